@@ -119,3 +119,136 @@ def test_bsn_mask_equals_scalar_on_random_numbers() -> None:
 def test_mask_never_shows_the_whole_number() -> None:
     shown = privacy._mask_bsn_digits(np.array([1, 1, 1, 2, 2, 2, 3, 3, 3]))
     assert shown == "11****333"
+
+
+# --------------------------------------------------------------- find_direct_identifiers
+
+
+def _pseudonyms(n: int, prefix: str, seed: int) -> list[str]:
+    rng = np.random.default_rng(seed)
+    alphabet = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"))
+    return [prefix + "".join(rng.choice(alphabet, 16)) for _ in range(n)]
+
+
+@pytest.fixture
+def clean_cohort_table() -> pd.DataFrame:
+    """A pseudonymised table as the cohort format has it: nothing may be reported."""
+    n = 2_000
+    rng = np.random.default_rng(3)
+    return pd.DataFrame(
+        {
+            "pupil_id": _pseudonyms(n, "P", 1),
+            "school_id": _pseudonyms(n, "S", 2),
+            "episode_id": [f"{i:016x}" for i in rng.integers(0, 2**62, n)],
+            "swv_id": rng.choice(["SWV2801", "SWV2802"], n),
+            "birth_month": rng.choice(["2010-01", "2011-07"], n),
+            "municipality_code": "GM0363",
+            "absence_start": pd.date_range("2023-01-02", periods=n, freq="D").strftime("%Y-%m-%d"),
+            "reported_date": pd.date_range("2023-01-09", periods=n, freq="D"),
+            "date_int": pd.date_range("2020-01-01", periods=n, freq="D")
+            .strftime("%Y%m%d")
+            .astype(int),
+            "dayparts_per_week": rng.integers(0, 11, n),
+            "scheduled_dayparts": rng.integers(0, 11, n).astype(float),
+            "support_needs": "autism|school_refusal",
+            "pc4": rng.choice(["1011", "9999"], n),
+        }
+    )
+
+
+def test_clean_cohort_table_has_no_findings(clean_cohort_table: pd.DataFrame) -> None:
+    assert privacy.find_direct_identifiers(clean_cohort_table) == []
+
+
+def test_flags_name_and_bsn_columns_but_not_ids_dayparts_or_dates(
+    clean_cohort_table: pd.DataFrame,
+) -> None:
+    df = clean_cohort_table.head(6).copy()
+    bsns = _fake_bsns(6, seed=7)
+    df["naam"] = ["Testkind Zoë", "Fake Piet", None, "", "Voorbeeld Jan", "Nep Anna"]
+    df["nummer"] = [None, "123456789", *[str(b) for b in bsns[2:]]]
+    findings = privacy.find_direct_identifiers(df)
+    by_column = {f["column"]: f for f in findings}
+    assert set(by_column) == {"naam", "nummer"}
+
+    name = by_column["naam"]
+    assert name["kind"] == "name"
+    assert name["first_row"] == 2  # header row 1, first data row 2
+    assert name["n_values"] == 4  # missing and empty not counted
+    assert "Zoë" not in name["message"]
+
+    bsn = by_column["nummer"]
+    assert bsn["kind"] == "bsn"
+    assert bsn["n_values"] == 4
+    assert bsn["first_row"] == 4  # rows 2 (missing) and 3 (fails the 11-proef) skipped
+    assert "pseudonymise RAW OUT --key-file K" in bsn["hint"]
+    for number in bsns:
+        assert str(number) not in bsn["message"]
+    masked = f"{bsns[2]:09d}"
+    assert f"{masked[:2]}****{masked[-3:]}" in bsn["message"]
+    for finding in findings:
+        assert set(finding) == {"column", "kind", "first_row", "n_values", "message", "hint"}
+
+
+def test_bsn_as_int_float_and_eight_digits() -> None:
+    bsns = _fake_bsns(4, seed=11, digits=8) + _fake_bsns(4, seed=12)
+    df = pd.DataFrame({"a": bsns, "b": [float(b) for b in bsns], "c": [str(b) for b in bsns]})
+    kinds = [(f["column"], f["kind"], f["n_values"]) for f in privacy.find_direct_identifiers(df)]
+    assert kinds == [("a", "bsn", 8), ("b", "bsn", 8), ("c", "bsn", 8)]
+
+
+def test_random_nine_digit_numbers_flagged_with_a_chance_note() -> None:
+    numbers = pd.Series(np.random.default_rng(5).integers(10**8, 10**9, 1000))
+    (finding,) = privacy.find_direct_identifiers(pd.DataFrame({"dossiernummer": numbers}))
+    assert finding["kind"] == "bsn"
+    assert "by chance" in finding["message"]
+    assert (
+        privacy.find_direct_identifiers(
+            pd.DataFrame({"dossiernummer": numbers}), allowed={"dossiernummer"}
+        )
+        == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "kind"),
+    [
+        ("voornaam", ["Fake"], "name"),
+        ("Achternaam", ["Testpersoon"], "name"),
+        ("tussenvoegsel", ["van der"], "name"),
+        ("last_name", ["Example"], "name"),
+        ("naam_ouder1", ["Nep Ouder"], "name"),
+        ("E-mail", ["x@example.org"], "contact"),
+        ("opmerking", ["mail naar nep@example.org"], None),  # free text: not an address
+        ("contact", ["nep@example.org"], "contact"),
+        ("telefoon", ["0600000000"], "contact"),
+        ("adres", ["Nepstraat 1"], "contact"),
+        ("postcode", ["1234 AB"], "postcode"),
+        ("postcode", ["1234"], None),
+        ("pc4", ["1234"], None),
+        ("woonplaats_code", ["1234AB"], "postcode"),
+        ("geboortedatum", ["01-02-2010"], "birth_date"),
+        ("date_of_birth", ["2010-02-01"], "birth_date"),
+        ("birth_date", ["2010-02"], None),
+        ("birth_month", ["2010-02-01"], None),  # name does not say birth date
+        ("geboortedatum", [None], None),
+        ("bsn", ["onbekend"], "bsn"),
+    ],
+)
+def test_kinds_by_name_and_value(column: str, values: list[object], kind: str | None) -> None:
+    findings = privacy.find_direct_identifiers(pd.DataFrame({column: values}))
+    assert [f["kind"] for f in findings] == ([kind] if kind else [])
+
+
+def test_birth_dates_as_datetime_dtype() -> None:
+    df = pd.DataFrame({"geboortedatum": pd.to_datetime(["2010-02-01", None, "2011-03-04"])})
+    (finding,) = privacy.find_direct_identifiers(df)
+    assert (finding["kind"], finding["first_row"], finding["n_values"]) == ("birth_date", 2, 2)
+
+
+def test_docstring_examples() -> None:
+    import doctest
+
+    result = doctest.testmod(privacy, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
+    assert result.attempted > 0

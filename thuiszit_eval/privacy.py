@@ -21,13 +21,16 @@ No function here logs or puts a raw identifier value in a message.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 import numpy as np
 import pandas as pd
 
 __all__ = [
+    "PSEUDONYMISE_HINT",
     "bsn_mask",
     "elfproef",
+    "find_direct_identifiers",
 ]
 
 # ---------------------------------------------------------------------------------------
@@ -170,3 +173,263 @@ def _mask_bsn_digits(digits: np.ndarray) -> str:
     """Show a BSN without revealing it: digits of ``123456782`` -> ``12****782``."""
     text = "".join(str(int(d)) for d in digits)
     return f"{text[:2]}****{text[-3:]}"
+
+
+# ---------------------------------------------------------------------------------------
+# Direct identifiers
+# ---------------------------------------------------------------------------------------
+
+PSEUDONYMISE_HINT = (
+    "Run `thuiszit-eval pseudonymise RAW OUT --key-file K` on the raw export: it drops BSN, "
+    "name and contact columns, replaces pupil and school ids by keyed pseudonyms and reduces "
+    "birth dates to birth_month. Analyse OUT, never the raw export."
+)
+
+_PERSON = (
+    r"leerling|kind|ouders?|moeder|vader|verzorgers?|voogd|contactpersoon|contact|"
+    r"pupil|student|child|parents?|mother|father|guardian|carer"
+)
+_NAME_CORE = (
+    r"naam|namen|voornaam|voornamen|achternaam|roepnaam|tussenvoegsels?|voorletters|"
+    r"geslachtsnaam|volledige_?naam|name|names|first_?name|last_?name|given_?names?|"
+    r"family_?name|full_?name|middle_?name|surname|initials"
+)
+_NAME_RE = re.compile(rf"^(?:(?:{_PERSON})_?)?(?:{_NAME_CORE})(?:_?(?:{_PERSON}))?_?\d?$")
+_BSN_NAME_RE = re.compile(
+    r"^bsn|bsn(?:_?\d)?$|_bsn_|burgerservicenummer|sofi_?nummer|^sofi$|citizen_service"
+)
+_CONTACT_RE = re.compile(
+    r"^(?:(?:" + _PERSON + r")_?)?"
+    r"(?:adres|adressen|address|woonadres|straat|straatnaam|street|huisnummer|huisnr|"
+    r"house_?number|toevoeging|e_?mail|e_?mailadres|email_?address|mail|telefoon|"
+    r"telefoonnummer|telnr|tel|phone|phone_?number|mobiel|mobile|gsm)"
+    r"(?:_?(?:" + _PERSON + r"))?_?\d?$"
+)
+_POSTCODE_NAME_RE = re.compile(r"postcode|post_code|postal_?code|zip_?code|^zip$")
+_PC4_NAME_RE = re.compile(r"pc4|postcode_?4|4_?pos|postcode_?cijfers")
+_BIRTH_NAME_RE = re.compile(
+    r"geboorte_?datum|geb_?datum|^geboren|date_of_birth|birth_?date|birthdate|birthday|^dob$"
+)
+
+_FULL_POSTCODE = r"\d{4}\s?[A-Za-z]{2}"
+_EMAIL = r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}"
+#: Birth dates at month precision or coarser are fine (that is what birth_month is).
+_MONTH_PRECISION = r"\d{4}|\d{4}[-/]\d{1,2}|\d{1,2}[-/]\d{4}"
+
+
+def _normalise_column_name(name: object) -> str:
+    """``'E-mail adres'`` -> ``'e_mail_adres'``: lower case, separators as ``_``."""
+    return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")
+
+
+def _column_name_kind(name: object) -> str | None:
+    """Kind of direct identifier that a column name suggests, or None.
+
+    Returns one of ``'bsn'``, ``'name'``, ``'contact'``, ``'postcode'`` (full postcode or
+    unknown precision; PC4 names give None) or ``'birth_date'``.
+    """
+    norm = _normalise_column_name(name)
+    if _BSN_NAME_RE.search(norm):
+        return "bsn"
+    if _BIRTH_NAME_RE.search(norm):
+        return "birth_date"
+    if _POSTCODE_NAME_RE.search(norm):
+        return None if _PC4_NAME_RE.search(norm) else "postcode"
+    if _CONTACT_RE.match(norm):
+        return "contact"
+    if _NAME_RE.match(norm):
+        return "name"
+    return None
+
+
+def _as_text(series: pd.Series) -> pd.Series:
+    """Non-missing values as stripped pyarrow strings (missing and empty removed)."""
+    text = series.dropna()
+    if pd.api.types.is_datetime64_any_dtype(text.dtype):
+        text = text.dt.strftime("%Y-%m-%d")
+    text = text.astype("string[pyarrow]").str.strip()
+    return text[text != ""]
+
+
+def _first_row(positions: np.ndarray) -> int | None:
+    """Spreadsheet row number (header = 1) of the first position, or None."""
+    return int(positions[0]) + 2 if len(positions) else None
+
+
+def _finding(column: object, kind: str, positions: np.ndarray, message: str) -> dict[str, object]:
+    return {
+        "column": str(column),
+        "kind": kind,
+        "first_row": _first_row(positions),
+        "n_values": len(positions),
+        "message": message,
+        "hint": PSEUDONYMISE_HINT,
+    }
+
+
+def _looks_like_yyyymmdd(digits: np.ndarray) -> np.ndarray:
+    """Rows of a ``(n, 9)`` digit matrix that read as a date ``0YYYYMMDD`` (1900-2100)."""
+    number = digits @ _POWERS_OF_TEN
+    year, month, day = number // 10_000, number // 100 % 100, number % 100
+    return (
+        (digits[:, 0] == 0)
+        & (year >= 1900)
+        & (year <= 2100)
+        & (month >= 1)
+        & (month <= 12)
+        & (day >= 1)
+        & (day <= 31)
+    )
+
+
+def _bsn_finding(column: object, series: pd.Series) -> dict[str, object] | None:
+    """A BSN finding when most values are 8-9 digit numbers and some pass the 11-proef."""
+    n_present = int(series.notna().sum())
+    if n_present == 0:
+        return None
+    shaped, matrix = _bsn_digits(series)
+    n_shaped = int(shaped.sum())
+    if n_shaped == 0 or n_shaped < 0.5 * n_present:
+        return None
+    if _looks_like_yyyymmdd(matrix).all():
+        return None  # dates written as YYYYMMDD, not BSNs
+    passes = _elfproef_matrix(matrix)
+    if not passes.any():
+        return None
+    positions = np.flatnonzero(shaped)[passes]
+    share = passes.mean()
+    first = _mask_bsn_digits(matrix[np.argmax(passes)])
+    message = (
+        f"column {column!r}: {len(positions)} of {n_shaped} 8-9 digit values pass the "
+        f"11-proef for a BSN (first in row {_first_row(positions)}: {first})."
+    )
+    if share < 0.5:
+        message += (
+            f" Only {share:.0%} pass, close to the 1 in 11 expected by chance: if this is "
+            "not a BSN but another number, pass the column in `allowed`."
+        )
+    return _finding(column, "bsn", positions, message)
+
+
+def _pattern_positions(series: pd.Series, pattern: str) -> tuple[np.ndarray, int]:
+    """Positions of values fully matching ``pattern`` and the number of non-missing values."""
+    text = _as_text(series.reset_index(drop=True))
+    hits = text.str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)
+    return text.index.to_numpy()[hits], len(text)
+
+
+def _column_findings(column: object, series: pd.Series) -> list[dict[str, object]]:
+    """All findings for one column (at most one per kind)."""
+    kind = _column_name_kind(column)
+    findings: list[dict[str, object]] = []
+    present = np.flatnonzero(
+        (series.notna() & (series.astype("string").str.strip() != "")).to_numpy(dtype=bool)
+    )
+    bsn = _bsn_finding(column, series)
+    if bsn is not None:
+        findings.append(bsn)
+    elif kind == "bsn" and len(present):
+        findings.append(
+            _finding(
+                column,
+                "bsn",
+                present,
+                f"column {column!r}: the name says BSN / citizen service number "
+                f"({len(present)} values).",
+            )
+        )
+    if kind in ("name", "contact") and len(present):
+        what = "names of people" if kind == "name" else "addresses or contact details"
+        findings.append(
+            _finding(
+                column,
+                kind,
+                present,
+                f"column {column!r}: the name says it holds {what} ({len(present)} values).",
+            )
+        )
+    elif kind is None or kind == "postcode":
+        emails, _ = _pattern_positions(series, _EMAIL)
+        if len(emails):
+            findings.append(
+                _finding(
+                    column,
+                    "contact",
+                    emails,
+                    f"column {column!r}: {len(emails)} values look like e-mail addresses.",
+                )
+            )
+    postcodes, n_text = _pattern_positions(series, _FULL_POSTCODE)
+    if len(postcodes) and (kind == "postcode" or len(postcodes) >= 0.5 * n_text):
+        findings.append(
+            _finding(
+                column,
+                "postcode",
+                postcodes,
+                f"column {column!r}: {len(postcodes)} full postcodes (1234AB); "
+                "only the 4 digits (PC4) may stay.",
+            )
+        )
+    if kind == "birth_date":
+        text = _as_text(series.reset_index(drop=True))
+        coarse = text.str.fullmatch(_MONTH_PRECISION).fillna(False).to_numpy(dtype=bool)
+        fine = text.index.to_numpy()[~coarse]
+        if len(fine):
+            findings.append(
+                _finding(
+                    column,
+                    "birth_date",
+                    fine,
+                    f"column {column!r}: {len(fine)} birth dates more precise than a month; "
+                    "only birth_month (YYYY-MM) may stay.",
+                )
+            )
+    return findings
+
+
+def find_direct_identifiers(
+    df: pd.DataFrame, allowed: Collection[str] = frozenset()
+) -> list[dict[str, object]]:
+    """Find columns of ``df`` that hold direct identifiers of pupils or parents.
+
+    A column is reported when
+
+    * its **name** says it holds names (naam, voornaam, achternaam, roepnaam,
+      tussenvoegsel, name, first_name, surname, ...) or contact details (adres, straat,
+      email, telefoon, phone, ...) and it is not empty;
+    * its **values** are mostly 8-9 digit numbers and any of them passes the 11-proef
+      (``kind='bsn'``), or its name says BSN / burgerservicenummer / sofinummer;
+    * it holds e-mail addresses, or full postcodes (``1234AB``; a PC4 column is fine);
+    * its name says birth date (geboortedatum, birth_date, date_of_birth, ...) and values
+      are more precise than a month (``birth_month`` ``YYYY-MM`` is fine).
+
+    Pseudonym columns (16-character base32/hex), counts, codes and ordinary dates are not
+    reported. Columns in ``allowed`` are skipped (use it for a numeric id that happens to
+    look like a BSN after checking).
+
+    Returns one dict per finding, in column order, with keys ``column``, ``kind``
+    (``'bsn'``, ``'name'``, ``'contact'``, ``'postcode'`` or ``'birth_date'``),
+    ``first_row`` (spreadsheet numbering: header row 1, first data row 2), ``n_values``,
+    ``message`` and ``hint``. Messages never contain an identifying value; a BSN is shown
+    masked as ``12****782``.
+
+    Example:
+        >>> df = pd.DataFrame({"pupil_id": ["P6PK3SRQ2KBN3LGMA"], "naam": ["Testkind Eén"],
+        ...                    "nummer": ["111222333"], "dayparts": [4]})
+        >>> [(f["column"], f["kind"], f["first_row"]) for f in find_direct_identifiers(df)]
+        [('naam', 'name', 2), ('nummer', 'bsn', 2)]
+        >>> find_direct_identifiers(df)[1]["message"]
+        "column 'nummer': 1 of 1 8-9 digit values pass the 11-proef for a BSN (first in row 2: 11****333)."
+    """  # noqa: E501
+    allowed_set = {str(a) for a in allowed}
+    findings: list[dict[str, object]] = []
+    for column in df.columns:
+        if str(column) in allowed_set:
+            continue
+        series = df[column]
+        if isinstance(series, pd.DataFrame):  # duplicate column names
+            for i in range(series.shape[1]):
+                findings.extend(_column_findings(column, series.iloc[:, i]))
+            continue
+        findings.extend(_column_findings(column, series))
+    return findings
