@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from thuiszit_eval import privacy
-from thuiszit_eval.privacy import bsn_mask, elfproef
+from thuiszit_eval.privacy import bsn_mask, elfproef, pseudonym
 
 
 def _passes_rule(number: int) -> bool:
@@ -252,3 +252,73 @@ def test_docstring_examples() -> None:
     result = doctest.testmod(privacy, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
     assert result.attempted > 0
+
+
+# ------------------------------------------------------------------ keyed pseudonyms
+
+ID_PATTERN = r"^[A-Za-z0-9_-]{4,64}$"
+
+
+def test_pseudonym_is_the_documented_hmac() -> None:
+    import base64
+    import hashlib
+    import hmac
+
+    key = bytes(range(32))
+    expected = base64.b32encode(hmac.new(key, b"4711", hashlib.sha256).digest())[:16]
+    assert pseudonym(pd.Series(["4711"]), key, "P").iloc[0] == "P" + expected.decode()
+
+
+def test_pseudonym_deterministic_per_key_and_differs_across_keys() -> None:
+    ids = pd.Series(["L0001", "L0002", "l0001 ", None, ""])
+    key_a, key_b = b"a" * 32, b"b" * 32
+    first = pseudonym(ids, key_a, "P")
+    assert first.equals(pseudonym(ids.copy(), key_a, "P"))
+    assert first.iloc[0] == first.iloc[2]  # case and whitespace normalised
+    assert first.iloc[0] != first.iloc[1]
+    assert first.iloc[3:].isna().all()  # missing stays missing
+    other = pseudonym(ids, key_b, "P")
+    assert (first.iloc[:3] != other.iloc[:3]).all()
+    assert first.iloc[:3].str.fullmatch(ID_PATTERN).all()
+    assert first.iloc[:3].str.len().eq(17).all()
+    assert pseudonym(ids, key_a, "S").iloc[0].startswith("S")
+
+
+def test_pseudonym_links_excel_mangled_ids() -> None:
+    key = b"k" * 32
+    values = pd.Series(["000123", 123, 123.0, "123.0", " 123 "], dtype=object)
+    assert pseudonym(values, key, "P").nunique() == 1
+
+
+def test_pseudonym_rejects_short_key_and_bad_prefix() -> None:
+    with pytest.raises(privacy.PrivacyError, match="bytes"):
+        pseudonym(pd.Series(["1"]), b"short", "P")
+    with pytest.raises(privacy.PrivacyError, match="prefix"):
+        pseudonym(pd.Series(["1"]), b"k" * 32, "P/")
+
+
+def test_key_file_created_0600_and_reused(tmp_path) -> None:
+    path = tmp_path / "keys" / "thuiszit.key"
+    key = privacy.load_or_create_key(path)
+    assert len(key) == 32
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.read_text().strip() == key.hex()
+    assert privacy.load_or_create_key(path) == key
+    assert privacy.load_or_create_key(str(path)) == key
+
+
+def test_key_file_refused_when_short_or_not_hex(tmp_path) -> None:
+    short = tmp_path / "short.key"
+    short.write_text("ab" * 16)
+    with pytest.raises(privacy.PrivacyError, match="16 bytes"):
+        privacy.load_or_create_key(short)
+    empty = tmp_path / "empty.key"
+    empty.write_text("")
+    with pytest.raises(privacy.PrivacyError, match="0 bytes"):
+        privacy.load_or_create_key(empty)
+    garbage = tmp_path / "garbage.key"
+    garbage.write_text("not a key at all")
+    with pytest.raises(privacy.PrivacyError, match="not a hex key"):
+        privacy.load_or_create_key(garbage)
+    with pytest.raises(privacy.PrivacyError, match="folder"):
+        privacy.load_or_create_key(tmp_path)

@@ -20,18 +20,37 @@ No function here logs or puts a raw identifier value in a message.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import logging
+import os
 import re
+import secrets
 from collections.abc import Collection
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 __all__ = [
+    "KEY_BYTES",
     "PSEUDONYMISE_HINT",
+    "PrivacyError",
     "bsn_mask",
     "elfproef",
     "find_direct_identifiers",
+    "load_or_create_key",
+    "normalise_id",
+    "pseudonym",
 ]
+
+logger = logging.getLogger(__name__)
+
+
+class PrivacyError(ValueError):
+    """Bad input for pseudonymisation; the message says what to do and has no raw ids."""
+
 
 # ---------------------------------------------------------------------------------------
 # BSN: the 11-proef
@@ -433,3 +452,115 @@ def find_direct_identifiers(
             continue
         findings.extend(_column_findings(column, series))
     return findings
+
+
+# ---------------------------------------------------------------------------------------
+# Keyed pseudonyms
+# ---------------------------------------------------------------------------------------
+
+#: Minimum key length in bytes (HMAC-SHA256 key of 256 bits).
+KEY_BYTES = 32
+#: Characters of the base32 HMAC digest kept per pseudonym (16 x 5 bits = 80 bits).
+PSEUDONYM_CHARS = 16
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{4,64}$")
+
+
+def normalise_id(value: object) -> str:
+    """The form of a raw id that is hashed, so that formatting differences still link.
+
+    Surrounding and inner whitespace removed, upper case, a float tail ``.0`` removed and
+    leading zeros of an all-digit id removed (Excel turns ``00123`` into ``123`` and ``123``
+    into ``123.0``). Changing this function changes every pseudonym: it is part of the
+    pseudonym definition and must stay fixed.
+
+    Example:
+        >>> normalise_id(" 00123 "), normalise_id(123.0), normalise_id("12ab")
+        ('123', '123', '12AB')
+    """
+    if isinstance(value, float | np.floating) and np.isfinite(value) and value == int(value):
+        value = int(value)
+    text = re.sub(r"\s+", "", str(value)).upper()
+    if re.fullmatch(r"\d+\.0*", text):
+        text = text.split(".", 1)[0]
+    if text.isdigit():
+        text = text.lstrip("0") or "0"
+    return text
+
+
+def _pseudonym_of(normalised: str, key: bytes, prefix: str) -> str:
+    digest = hmac.new(key, normalised.encode("utf-8"), hashlib.sha256).digest()
+    return prefix + base64.b32encode(digest).decode("ascii")[:PSEUDONYM_CHARS]
+
+
+def pseudonym(values: pd.Series, key: bytes, prefix: str) -> pd.Series:
+    """Keyed pseudonyms: ``prefix`` + 16 base32 characters of HMAC-SHA256(key, id).
+
+    The id is first normalised with :func:`normalise_id`. The same key gives the same
+    pseudonym for the same id in every file and every year, so cohorts made with one key
+    file link; without the key the id cannot be recovered or tested. Missing and empty
+    values stay missing (``<NA>``). The result matches the cohort id pattern
+    ``^[A-Za-z0-9_-]{4,64}$``.
+
+    Example:
+        >>> key = bytes(range(32))
+        >>> pseudonym(pd.Series(["123", "00123", None]), key, "P").tolist()
+        ['P47CVHCSLCVTE5VTH', 'P47CVHCSLCVTE5VTH', <NA>]
+    """
+    if len(key) < KEY_BYTES:
+        raise PrivacyError(f"The pseudonymisation key has {len(key)} bytes; {KEY_BYTES} needed.")
+    if not re.fullmatch(r"[A-Za-z0-9_-]{0,48}", prefix):
+        raise PrivacyError(f"Pseudonym prefix {prefix!r} must be 0-48 letters, digits, _ or -.")
+    present = values.notna() & (values.astype("string").str.strip() != "").fillna(False)
+    uniques = pd.unique(values[present].map(normalise_id).to_numpy())
+    lookup = {u: _pseudonym_of(u, key, prefix) for u in uniques}
+    if len(set(lookup.values())) != len(lookup):  # 80 bits: practically impossible
+        raise PrivacyError("Two different ids got the same pseudonym; report this as a bug.")
+    out = pd.Series(pd.NA, index=values.index, dtype="string")
+    out[present] = values[present].map(normalise_id).map(lookup).astype("string")
+    return out
+
+
+def load_or_create_key(path: str | os.PathLike[str]) -> bytes:
+    """Read the pseudonymisation key from ``path``, creating a new random key if absent.
+
+    The key file holds the key as hex (64 hex characters = 32 bytes). A new key is made
+    with :mod:`secrets` and written with file mode ``0o600`` (owner only). Keep the file
+    outside the cohort folder and reuse it next year: the same key links cohorts, a lost key
+    cannot be recovered. A key shorter than 32 bytes or not in hex is refused.
+
+    Example:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> key = load_or_create_key(folder / "thuiszit.key")
+        >>> len(key), load_or_create_key(folder / "thuiszit.key") == key
+        (32, True)
+    """
+    path = Path(path)
+    if path.exists():
+        if path.is_dir():
+            raise PrivacyError(f"Key file {path} is a folder; give the path of a file.")
+        text = path.read_text(encoding="ascii", errors="replace").strip()
+        try:
+            key = bytes.fromhex(text)
+        except ValueError:
+            raise PrivacyError(
+                f"Key file {path} is not a hex key. Use the key file made by "
+                "`thuiszit-eval pseudonymise` (64 hex characters)."
+            ) from None
+        if len(key) < KEY_BYTES:
+            raise PrivacyError(
+                f"Key file {path} holds a key of {len(key)} bytes; at least {KEY_BYTES} bytes "
+                f"({2 * KEY_BYTES} hex characters) are needed. Use the key you used before, or "
+                "give a new path to create a new key (pseudonyms will then not link)."
+            )
+        if os.name == "posix" and path.stat().st_mode & 0o077:
+            logger.warning("Key file %s can be read by others; run: chmod 600 %s", path, path)
+        return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_bytes(KEY_BYTES)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(key.hex() + "\n")
+    os.chmod(path, 0o600)
+    logger.info("Created a new pseudonymisation key in %s; keep it safe and reuse it.", path)
+    return key
