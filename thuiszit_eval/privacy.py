@@ -23,11 +23,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import io
+import json
 import logging
 import os
 import re
 import secrets
 from collections.abc import Collection
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +46,9 @@ __all__ = [
     "load_or_create_key",
     "normalise_id",
     "pseudonym",
+    "pseudonymise_folder",
+    "FilePseudonymisation",
+    "PseudonymisationReport",
 ]
 
 logger = logging.getLogger(__name__)
@@ -564,3 +570,304 @@ def load_or_create_key(path: str | os.PathLike[str]) -> bytes:
     os.chmod(path, 0o600)
     logger.info("Created a new pseudonymisation key in %s; keep it safe and reuse it.", path)
     return key
+
+
+# ---------------------------------------------------------------------------------------
+# Pseudonymising a raw export folder
+# ---------------------------------------------------------------------------------------
+
+#: Raw column names (normalised) holding pupil ids -> pseudonyms with prefix ``P``.
+PUPIL_ID_COLUMNS = frozenset(
+    {"pupil_id", "leerling_id", "leerlingid", "leerlingnummer", "leerling_nummer", "student_id"}
+)
+#: Raw column names (normalised) holding school ids -> pseudonyms with prefix ``S``.
+SCHOOL_ID_COLUMNS = frozenset({"school_id", "brin", "brin_code", "brincode", "school"})
+_DROP_KINDS = frozenset({"bsn", "name", "contact"})
+
+
+@dataclass
+class FilePseudonymisation:
+    """What :func:`pseudonymise_folder` did to one CSV file (column names only, no values)."""
+
+    file: str
+    rows: int
+    encoding: str
+    delimiter: str
+    #: raw column -> output column, replaced by keyed pseudonyms
+    pseudonymised: dict[str, str] = field(default_factory=dict)
+    #: dropped column -> kind of identifier (``bsn``, ``name``, ``contact``)
+    dropped: dict[str, str] = field(default_factory=dict)
+    #: raw column -> output column with reduced precision (``birth_month``, ``pc4``)
+    reduced: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PseudonymisationReport:
+    """Result of :func:`pseudonymise_folder`; ``summary()`` gives a readable account."""
+
+    raw: Path
+    out: Path
+    key_file: Path
+    key_created: bool
+    files: list[FilePseudonymisation] = field(default_factory=list)
+    #: files in RAW that were not read (only CSV is); they were not copied to OUT
+    skipped: list[str] = field(default_factory=list)
+    datapackage_copied: bool = False
+
+    def summary(self) -> str:
+        """A plain-text account: per file rows and columns pseudonymised, dropped, reduced."""
+        lines = [f"Pseudonymised {len(self.files)} file(s) from {self.raw} into {self.out}."]
+        if self.key_created:
+            lines.append(
+                f"A NEW key was created in {self.key_file}. Keep it safe, outside OUT, and "
+                "use it again next time: the same key gives the same pseudonyms."
+            )
+        else:
+            lines.append(f"Key: {self.key_file} (existing key; pseudonyms link to earlier runs).")
+        for report in self.files:
+            lines.append(
+                f"- {report.file}: {report.rows} rows "
+                f"(read as {report.encoding}, delimiter {report.delimiter!r})"
+            )
+            for label, mapping in (
+                ("pseudonymised", report.pseudonymised),
+                ("reduced", report.reduced),
+            ):
+                if mapping:
+                    items = ", ".join(k if k == v else f"{k} -> {v}" for k, v in mapping.items())
+                    lines.append(f"    {label}: {items}")
+            if report.dropped:
+                items = ", ".join(f"{k} ({v})" for k, v in report.dropped.items())
+                lines.append(f"    dropped: {items}")
+            lines.extend(f"    warning: {w}" for w in report.warnings)
+        if self.datapackage_copied:
+            lines.append("datapackage.json copied with thuiszit.pseudonymised = true.")
+        if self.skipped:
+            lines.append(
+                "Not read and not copied (only CSV files are pseudonymised; export them as "
+                "CSV): " + ", ".join(self.skipped)
+            )
+        return "\n".join(lines)
+
+
+def _read_raw_csv(path: Path) -> tuple[pd.DataFrame, str, str]:
+    """Read a raw export CSV as strings; detect encoding and ``;``/``,``/tab delimiter."""
+    data = path.read_bytes()
+    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    encoding = "utf-8" if encoding == "utf-8-sig" else encoding
+    lines = text.splitlines()
+    skip = 0
+    if lines and re.fullmatch(r"sep=.", lines[0].strip()):  # Excel's "sep=;" hint line
+        delimiter, skip = lines[0].strip()[4], 1
+    else:
+        header = lines[0] if lines else ""
+        delimiter = max((";", ",", "\t", "|"), key=header.count)
+        delimiter = delimiter if header.count(delimiter) else ","
+    try:
+        df = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            dtype=str,
+            keep_default_na=False,
+            skiprows=skip,
+            skip_blank_lines=True,
+        )
+    except pd.errors.EmptyDataError:
+        raise PrivacyError(f"{path.name}: the file is empty (no header row).") from None
+    except pd.errors.ParserError as error:
+        raise PrivacyError(
+            f"{path.name}: cannot be read as a CSV with delimiter {delimiter!r} ({error}). "
+            "Check that every row has as many fields as the header."
+        ) from None
+    return df, encoding, delimiter
+
+
+def _year_month(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Reduce date strings to ``YYYY-MM``; returns the result and positions not understood.
+
+    Understood: ``YYYY-MM-DD`` (also ``/``, ``.``, with a time), ``DD-MM-YYYY`` (Dutch,
+    day first; also ``/``, ``.``), ``YYYYMMDD`` and an existing ``YYYY-MM``.
+    """
+    text = series.reset_index(drop=True).astype("string").str.strip()
+    year = pd.Series(pd.NA, index=text.index, dtype="string")
+    month = year.copy()
+    patterns = [
+        (r"^(\d{4})[-/.](\d{1,2})[-/.]\d{1,2}(?:[ T].*)?$", 0, 1),
+        (r"^\d{1,2}[-/.](\d{1,2})[-/.](\d{4})(?:\s.*)?$", 1, 0),
+        (r"^(\d{4})(\d{2})\d{2}$", 0, 1),
+        (r"^(\d{4})[-/](\d{1,2})$", 0, 1),
+    ]
+    for pattern, year_group, month_group in patterns:
+        parts = text.str.extract(pattern)
+        todo = year.isna()
+        year = year.where(~todo, parts[year_group])
+        month = month.where(~todo, parts[month_group])
+    y = pd.to_numeric(year, errors="coerce")
+    m = pd.to_numeric(month, errors="coerce")
+    ok = y.between(1900, 2100) & m.between(1, 12)
+    result = (year + "-" + month.str.zfill(2)).where(ok, "")
+    bad = np.flatnonzero((~ok & text.fillna("").ne("")).to_numpy(dtype=bool))
+    return result.fillna("").set_axis(series.index), bad
+
+
+def _unique_name(wanted: str, original: str, taken: set[str]) -> str:
+    return wanted if wanted == original or wanted not in taken else original
+
+
+def _pseudonymise_table(df: pd.DataFrame, key: bytes, report: FilePseudonymisation) -> pd.DataFrame:
+    """Pseudonymise, drop and reduce the columns of one raw table (strings only)."""
+    out = pd.DataFrame(index=df.index)
+    taken = {str(c) for c in df.columns}
+    for column in df.columns:
+        name = str(column)
+        norm = _normalise_column_name(name)
+        values = df[column]
+        if norm in PUPIL_ID_COLUMNS or norm in SCHOOL_ID_COLUMNS:
+            prefix, canonical = (
+                ("P", "pupil_id") if norm in PUPIL_ID_COLUMNS else ("S", "school_id")
+            )
+            target = _unique_name(canonical, name, taken)
+            out[target] = pseudonym(values, key, prefix).fillna("")
+            report.pseudonymised[name] = target
+            taken.add(target)
+            continue
+        kind = _column_name_kind(name)
+        found = {f["kind"] for f in _column_findings(name, values)}
+        if kind == "birth_date":
+            month, bad = _year_month(values)
+            if len(bad):
+                rows = ", ".join(str(p + 2) for p in bad[:5])
+                raise PrivacyError(
+                    f"{report.file}, column {name!r}: {len(bad)} value(s) are not a date "
+                    f"(rows {rows}{', ...' if len(bad) > 5 else ''}); expected DD-MM-YYYY "
+                    "or YYYY-MM-DD. Fix them in the raw export and run again."
+                )
+            target = _unique_name("birth_month", name, taken)
+            out[target] = month
+            report.reduced[name] = target
+            taken.add(target)
+        elif kind in _DROP_KINDS or found & _DROP_KINDS:
+            report.dropped[name] = kind if kind in _DROP_KINDS else sorted(found & _DROP_KINDS)[0]
+        elif kind == "postcode" or "postcode" in found:
+            digits = values.astype("string").str.strip().str.extract(r"^(\d{4})")[0]
+            target = _unique_name("pc4", name, taken)
+            out[target] = digits.fillna("")
+            report.reduced[name] = target
+            taken.add(target)
+        else:
+            out[name] = values
+    for finding in find_direct_identifiers(out, allowed=set(report.pseudonymised.values())):
+        report.warnings.append(str(finding["message"]))
+    return out
+
+
+def _copy_datapackage(source: Path, target: Path, written: set[str]) -> None:
+    """Copy datapackage.json with ``thuiszit.pseudonymised = true`` and UTF-8 comma CSVs."""
+    try:
+        package = json.loads(source.read_text(encoding="utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise PrivacyError(f"{source.name} is not valid JSON ({error}).") from None
+    if not isinstance(package, dict):
+        raise PrivacyError(f"{source.name} must hold a JSON object.")
+    section = package.get("thuiszit")
+    if not isinstance(section, dict):
+        section = package["thuiszit"] = {}
+    section["pseudonymised"] = True
+    for resource in package.get("resources", []) or []:
+        if isinstance(resource, dict) and Path(str(resource.get("path", ""))).name in written:
+            resource["encoding"] = "utf-8"
+            if isinstance(resource.get("dialect"), dict):
+                resource["dialect"]["delimiter"] = ","
+    target.write_text(json.dumps(package, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def pseudonymise_folder(
+    raw: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    key_file: str | os.PathLike[str],
+) -> PseudonymisationReport:
+    """Write a pseudonymised copy of the raw export folder ``raw`` to ``out``.
+
+    This is ``thuiszit-eval pseudonymise RAW OUT --key-file K``. Every ``*.csv`` in ``raw``
+    (``;`` or ``,`` delimited, UTF-8 or cp1252 as Dutch Excel writes it) is written to
+    ``out`` under the same name as UTF-8, comma-delimited CSV, with the same rows, and:
+
+    * pupil ids (``pupil_id``, ``leerling_id``, ``leerlingnummer``, ``student_id``) and
+      school ids (``school_id``, ``brin``, ``brin_code``, ``school``) replaced by keyed
+      pseudonyms (:func:`pseudonym`, prefixes ``P`` and ``S``) in ``pupil_id`` /
+      ``school_id``; ``swv_id`` is left as it is;
+    * BSN, name and contact columns dropped (by column name, and any column whose values
+      are BSNs or e-mail addresses);
+    * birth dates (geboortedatum, birth_date, date_of_birth) reduced to ``birth_month``
+      ``YYYY-MM``; full postcodes reduced to ``pc4``;
+    * ``datapackage.json``, if present, copied with ``"pseudonymised": true`` in its
+      ``thuiszit`` section. Other files are not copied (listed in the report).
+
+    The key is read from ``key_file`` or created there (:func:`load_or_create_key`); it
+    must not lie inside ``out``. Raw values are never logged. Raises :class:`PrivacyError`
+    with a message for the user when the input cannot be handled.
+
+    Example:
+        >>> import tempfile
+        >>> base = Path(tempfile.mkdtemp())
+        >>> (base / "raw").mkdir()
+        >>> _ = (base / "raw" / "leerlingen.csv").write_bytes(
+        ...     "leerlingnummer;naam;geboortedatum\\n4711;Testkind Zoë;03-05-2011\\n"
+        ...     .encode("cp1252"))
+        >>> report = pseudonymise_folder(base / "raw", base / "out", base / "k.key")
+        >>> print((base / "out" / "leerlingen.csv").read_text())  # doctest: +ELLIPSIS
+        pupil_id,birth_month
+        P...,2011-05
+        <BLANKLINE>
+        >>> print(report.summary().splitlines()[3:6])
+        ['    pseudonymised: leerlingnummer -> pupil_id', '    reduced: geboortedatum -> birth_month', '    dropped: naam (name)']
+    """  # noqa: E501
+    raw, out, key_file = Path(raw), Path(out), Path(key_file)
+    if not raw.is_dir():
+        raise PrivacyError(f"RAW folder {raw} does not exist or is not a folder.")
+    if out.resolve() == raw.resolve():
+        raise PrivacyError("OUT must be a different folder from RAW (RAW is never changed).")
+    if key_file.resolve().is_relative_to(out.resolve()):
+        raise PrivacyError(
+            f"The key file {key_file} lies inside OUT; keep it elsewhere, or it would be "
+            "shared with the pseudonymised data."
+        )
+    key_created = not key_file.exists()
+    key = load_or_create_key(key_file)
+    out.mkdir(parents=True, exist_ok=True)
+    report = PseudonymisationReport(raw=raw, out=out, key_file=key_file, key_created=key_created)
+    written: set[str] = set()
+    for path in sorted(raw.iterdir()):
+        if not path.is_file() or path.name == "datapackage.json":
+            continue
+        if path.suffix.lower() != ".csv":
+            report.skipped.append(path.name)
+            continue
+        df, encoding, delimiter = _read_raw_csv(path)
+        file_report = FilePseudonymisation(
+            file=path.name, rows=len(df), encoding=encoding, delimiter=delimiter
+        )
+        result = _pseudonymise_table(df, key, file_report)
+        if len(result) != len(df):  # pragma: no cover - guarded by construction
+            raise PrivacyError(f"{path.name}: row count changed; report this as a bug.")
+        result.to_csv(out / path.name, index=False, encoding="utf-8", lineterminator="\n")
+        written.add(path.name)
+        report.files.append(file_report)
+        logger.info(
+            "%s: %d rows, pseudonymised %s, dropped %s, reduced %s",
+            path.name,
+            len(df),
+            list(file_report.pseudonymised),
+            list(file_report.dropped),
+            list(file_report.reduced),
+        )
+    if (raw / "datapackage.json").is_file():
+        _copy_datapackage(raw / "datapackage.json", out / "datapackage.json", written)
+        report.datapackage_copied = True
+    return report
