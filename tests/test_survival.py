@@ -1,0 +1,112 @@
+"""thuiszit_eval.survival against R reference values (tests/fixtures/r_survival/).
+
+The fixtures were written by ``Rscript tests/r/reference_survival.R``; R is never called
+here. Point estimates must agree to 1e-6 relative, standard errors and intervals to 1e-4.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from thuiszit_eval import survival as sv
+
+FIX = Path(__file__).parent / "fixtures" / "r_survival"
+POINT = 1e-6
+SE = 1e-4
+
+
+def ref(name: str) -> pd.DataFrame:
+    return pd.read_csv(FIX / name, keep_default_na=True)
+
+
+def dataset(name: str) -> pd.DataFrame:
+    return pd.read_csv(FIX / f"ds_{name}.csv")
+
+
+def close(actual, expected, rtol: float, atol: float = 1e-12) -> None:
+    np.testing.assert_allclose(np.asarray(actual, dtype=float),
+                               np.asarray(expected, dtype=float), rtol=rtol, atol=atol,
+                               equal_nan=True)
+
+
+# (fixture dataset name, data file, group column)
+KM_SETS = [("lung", "lung", "sex"), ("veteran", "veteran", "trt"), ("pbc", "pbc", "trt"),
+           ("ties", "ties", "group"), ("ties1", "ties", None)]
+CONF_TYPES = ["log", "log-log", "plain", "logit"]
+
+
+def km_fit(name: str, file: str, group: str | None, conf_type: str) -> sv.KaplanMeierResult:
+    return sv.kaplan_meier(dataset(file), "time", "status", group, conf_type=conf_type)
+
+
+@pytest.mark.parametrize("conf_type", CONF_TYPES)
+@pytest.mark.parametrize(("name", "file", "group"), KM_SETS)
+def test_km_table_matches_survfit(name, file, group, conf_type):
+    r = ref("km.csv")
+    r = r[(r.dataset == name) & (r.conf_type == conf_type)].reset_index(drop=True)
+    fit = km_fit(name, file, group, conf_type)
+    t = fit.table
+    assert list(t["group"]) == [str(g) for g in r["group"]]
+    for col in ["time", "n_risk", "n_event", "n_censor", "surv"]:
+        close(t[col], r[col], POINT)
+    for col in ["std_err", "std_err_log", "lower", "upper"]:
+        close(t[col], r[col], SE)
+
+
+@pytest.mark.parametrize("conf_type", CONF_TYPES)
+@pytest.mark.parametrize(("name", "file", "group"), KM_SETS)
+def test_km_quantiles_match_quantile_survfit(name, file, group, conf_type):
+    r = ref("km_quantiles.csv")
+    r = r[(r.dataset == name) & (r.conf_type == conf_type)]
+    r = r.sort_values(["group", "prob"]).reset_index(drop=True)
+    q = km_fit(name, file, group, conf_type).quantiles().sort_values(["group", "prob"])
+    for col in ["quantile", "lower", "upper"]:
+        close(q[col], r[col], POINT)
+
+
+@pytest.mark.parametrize("conf_type", CONF_TYPES)
+@pytest.mark.parametrize(("name", "file", "group"), KM_SETS)
+def test_km_at_times_match_summary_times(name, file, group, conf_type):
+    r = ref("km_times.csv")
+    r = r[(r.dataset == name) & (r.conf_type == conf_type)].reset_index(drop=True)
+    times = sorted(r["time"].unique())
+    a = km_fit(name, file, group, conf_type).at_times(times)
+    for col in ["time", "n_risk", "n_event", "n_censor", "surv"]:
+        close(a[col], r[col], POINT)
+    for col in ["std_err", "lower", "upper"]:
+        close(a[col], r[col], SE)
+    close(a["returned"], 1 - r["surv"], POINT)
+    close(a["returned_lower"], 1 - r["upper"], SE)
+
+
+@pytest.mark.parametrize(("name", "file", "group"), KM_SETS)
+def test_rmst_matches_print_rmean(name, file, group):
+    r = ref("km_rmean.csv")
+    r = r[r.dataset == name].reset_index(drop=True)
+    fit = km_fit(name, file, group, "log")
+    m = fit.rmst(float(r["tau"].iloc[0]))
+    close(m["rmst"], r["rmean"], POINT)
+    close(m["std_err"], r["se"], SE)
+    med = fit.median()  # print.survfit's median and CI equal quantile(fit, 0.5)
+    close(med["quantile"], r["median"], POINT)
+    close(med[["lower", "upper"]], r[["median_lower", "median_upper"]], POINT)
+
+
+def test_rmst_difference_is_normal_approximation():
+    fit = km_fit("lung", "lung", "sex", "log")
+    r = fit.rmst(365).set_index("group")
+    d = fit.rmst_difference(365, ("2", "1")).iloc[0]
+    assert d["difference"] == pytest.approx(r.at["2", "rmst"] - r.at["1", "rmst"])
+    assert d["std_err"] == pytest.approx(np.hypot(r.at["1", "std_err"], r.at["2", "std_err"]))
+    assert d["lower"] == pytest.approx(d["difference"] - 1.959963984540054 * d["std_err"])
+
+
+def test_risk_table_counts_duration_at_least_t():
+    df = dataset("lung")
+    rt = sv.kaplan_meier(df, "time", "status", "sex").risk_table([0, 100, 365])
+    exp = [int((df.loc[df.sex == s, "time"] >= t).sum()) for s in (1, 2) for t in (0, 100, 365)]
+    assert rt["n_risk"].tolist() == exp

@@ -1,0 +1,11 @@
+"""Survival estimators for time to return to school, proven against R.
+
+Inputs are tidy DataFrames with one row per episode: a duration column (days), an integer
+event column (0 = censored, 1 = return to school, 2, 3, ... = competing events) and
+optional group / covariate / cluster columns. Every function returns a result object with a
+tidy ``.table`` and a ``summary()``; ``tests/r/reference_survival.R`` holds the R reference.
+"""
+
+from .km import KaplanMeierResult, kaplan_meier
+
+__all__ = ["KaplanMeierResult", "kaplan_meier"]

@@ -1,0 +1,316 @@
+"""Kaplan–Meier curves with Greenwood variance, quantiles, RMST and at-risk tables.
+
+Matches R ``survival::survfit(Surv(time, status) ~ group, conf.type=...)`` and its
+``summary(fit, times=)``, ``quantile(fit)`` and ``print(fit, rmean=tau)`` methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ._common import CONF_TYPES, check_columns, conf_band, survival_arrays, zval
+
+DEFAULT_TIMES = (28.0, 91.0, 182.0, 365.0)
+_KM_COLUMNS = [
+    "group", "time", "n_risk", "n_event", "n_censor", "surv", "std_err", "std_err_log",
+    "lower", "upper",
+]
+
+
+def _km_one(t: np.ndarray, d: np.ndarray) -> pd.DataFrame:
+    """KM on one group: one row per distinct time (events or censorings), as survfit."""
+    order = np.argsort(t, kind="stable")
+    t, d = t[order], d[order]
+    times, first, counts = np.unique(t, return_index=True, return_counts=True)
+    n_event = np.add.reduceat(d, first) if len(t) else np.zeros(0)
+    n_risk = counts[::-1].cumsum()[::-1]
+    n_censor = counts - n_event
+    with np.errstate(divide="ignore", invalid="ignore"):
+        surv = np.cumprod(1 - n_event / n_risk)
+        # Greenwood on the log scale, as survfit's std.err (Inf once S reaches 0)
+        gw = np.where(n_event > 0, n_event / (n_risk * (n_risk - n_event)), 0.0)
+    se_log = np.sqrt(np.cumsum(gw))
+    return pd.DataFrame({
+        "time": times, "n_risk": n_risk.astype(float), "n_event": n_event.astype(float),
+        "n_censor": n_censor.astype(float), "surv": surv, "std_err_log": se_log,
+    })
+
+
+def _findq(x: np.ndarray, y: np.ndarray, probs: np.ndarray, tol: float) -> np.ndarray:
+    """Port of ``survival:::findq``: first x where the increasing y reaches p.
+
+    When y equals p over a flat stretch the midpoint of that stretch is returned, as R.
+    """
+    keep = ~np.isnan(y)
+    x, y = x[keep], y[keep]
+    out = np.full(len(probs), np.nan)
+    if len(y) == 0 or np.max(y) < np.min(probs):
+        return out
+    xmax = x[-1]
+    _, first = np.unique(y, return_index=True)  # drop duplicated y values (keep first)
+    first = np.sort(first)
+    x, y = x[first], y[first]
+    n = len(y)
+    for k, p in enumerate(probs):
+        if p == 0:
+            out[k] = x[0]
+            continue
+        i1 = np.searchsorted(y + tol, p, side="left")
+        i2 = np.searchsorted(y - tol, p, side="left")
+        if abs(p - y[-1]) < tol and i1 < n:
+            out[k] = (x[i1] + xmax) / 2
+        elif i1 < n and i2 < n:
+            out[k] = (x[i1] + x[i2]) / 2
+    return out
+
+
+@dataclass
+class KaplanMeierResult:
+    """Kaplan–Meier estimates per group.
+
+    ``table`` has one row per group × distinct time (event or censoring), as R's survfit:
+
+    - ``group``: group label ("all" without groups)
+    - ``time``: time in the duration's unit (days)
+    - ``n_risk``, ``n_event``, ``n_censor``: at risk just before ``time``; events of interest
+      and censorings (competing events count as censorings) at ``time``
+    - ``surv``: S(t), the share not yet returned
+    - ``std_err``: SE of S(t) (Greenwood), as ``summary.survfit``'s std.err
+    - ``std_err_log``: SE of log S(t), as ``survfit$std.err``
+    - ``lower``, ``upper``: pointwise CI for S(t) with the chosen ``conf_type``
+    """
+
+    table: pd.DataFrame
+    n: pd.Series
+    n_events: pd.Series
+    conf_level: float
+    conf_type: str
+    event_code: int
+    duration: str
+    event: str
+    group: str | None
+    _data: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+
+    @property
+    def groups(self) -> list[str]:
+        return list(self.n.index)
+
+    def _curve(self, g: str) -> pd.DataFrame:
+        return self.table[self.table["group"] == g]
+
+    def quantiles(self, probs: Sequence[float] = (0.25, 0.5, 0.75)) -> pd.DataFrame:
+        """Time by which a share ``prob`` has returned (1 − S(t) ≥ prob), with CI.
+
+        Matches ``quantile(fit, probs, conf.int=TRUE)``; the interval comes from the
+        curve's confidence band (Brookmeyer–Crowley), so it depends on ``conf_type``.
+        Columns: group, prob, quantile, lower, upper (NaN where not reached).
+        """
+        probs_a = np.asarray(probs, dtype=float)
+        tol = np.sqrt(np.finfo(float).eps)
+        rows = []
+        for g in self.groups:
+            c = self._curve(g)
+            x = np.concatenate([[0.0], c["time"].to_numpy()])
+            ys = [np.concatenate([[0.0], 1 - c[col].to_numpy()])
+                  for col in ("surv", "lower", "upper")]
+            q, lo, hi = (_findq(x, y, probs_a, tol) for y in ys)
+            rows.append(pd.DataFrame({"group": g, "prob": probs_a, "quantile": q,
+                                      "lower": lo, "upper": hi}))
+        return pd.concat(rows, ignore_index=True)
+
+    def median(self) -> pd.DataFrame:
+        """Median time to return with CI (``print(fit)``'s median, 0.95LCL, 0.95UCL)."""
+        return self.quantiles([0.5]).drop(columns="prob")
+
+    def at_times(self, times: Sequence[float] = DEFAULT_TIMES) -> pd.DataFrame:
+        """Estimates at given times, as ``summary(fit, times=, extend=TRUE)``.
+
+        Columns: group, time, n_risk, n_event and n_censor (since the previous requested
+        time), surv, std_err, lower, upper, and ``returned`` = 1 − S(t) with
+        ``returned_lower`` = 1 − upper, ``returned_upper`` = 1 − lower.
+        """
+        times_a = np.sort(np.asarray(times, dtype=float))
+        out = []
+        for g in self.groups:
+            c = self._curve(g)
+            ct = c["time"].to_numpy()
+            # last curve row at or before each requested time (-1 = before the first)
+            idx = np.searchsorted(ct, times_a, side="right") - 1
+
+            def pick(col: str, start: float, idx: np.ndarray = idx, c: pd.DataFrame = c):
+                return np.where(idx >= 0, c[col].to_numpy()[np.maximum(idx, 0)], start)
+
+            cum_ev = np.concatenate([[0.0], c["n_event"].cumsum().to_numpy()])
+            cum_ce = np.concatenate([[0.0], c["n_censor"].cumsum().to_numpy()])
+            ev = np.diff(np.concatenate([[0.0], cum_ev[idx + 1]]))
+            ce = np.diff(np.concatenate([[0.0], cum_ce[idx + 1]]))
+            ts = np.sort(self._data[g])
+            n_risk = len(ts) - np.searchsorted(ts, times_a, side="left")
+            surv = pick("surv", 1.0)
+            out.append(pd.DataFrame({
+                "group": g, "time": times_a, "n_risk": n_risk.astype(float),
+                "n_event": ev, "n_censor": ce, "surv": surv,
+                "std_err": pick("std_err", 0.0), "lower": pick("lower", 1.0),
+                "upper": pick("upper", 1.0),
+            }))
+        res = pd.concat(out, ignore_index=True)
+        res["returned"] = 1 - res["surv"]
+        res["returned_lower"] = 1 - res["upper"]
+        res["returned_upper"] = 1 - res["lower"]
+        return res
+
+    def risk_table(self, times: Sequence[float]) -> pd.DataFrame:
+        """Numbers at risk (duration ≥ t) per group at ``times``, for plots."""
+        times_a = np.asarray(times, dtype=float)
+        rows = []
+        for g in self.groups:
+            ts = np.sort(self._data[g])
+            rows.append(pd.DataFrame({
+                "group": g, "time": times_a,
+                "n_risk": len(ts) - np.searchsorted(ts, times_a, side="left"),
+            }))
+        return pd.concat(rows, ignore_index=True)
+
+    def rmst(self, tau: float) -> pd.DataFrame:
+        """Restricted mean time without return up to ``tau``, as ``print(fit, rmean=tau)``.
+
+        The SE is survival:::survmean's: sum over event times of (area after t)² ·
+        d/(n(n − d)). The CI is the normal interval rmst ± z·se (R prints none).
+        Columns: group, tau, rmst, std_err, lower, upper.
+        """
+        z = zval(self.conf_level)
+        rows = []
+        for g in self.groups:
+            c = self._curve(g)
+            t, s = c["time"].to_numpy(), c["surv"].to_numpy()
+            n, d = c["n_risk"].to_numpy(), c["n_event"].to_numpy()
+            keep = t <= tau
+            with np.errstate(divide="ignore", invalid="ignore"):
+                hh = np.where(n - d == 0, 0.0, d / (n * (n - d)))[keep]
+            tt = np.concatenate([[0.0], t[keep], [tau]])
+            ss = np.concatenate([[1.0], s[keep]])
+            rect = np.diff(tt) * ss
+            # area from each kept time to tau
+            after = np.cumsum(rect[::-1])[::-1][1:]
+            var = float(np.sum(after**2 * hh))
+            mean = float(rect.sum())
+            se = np.sqrt(var)
+            rows.append({"group": g, "tau": float(tau), "rmst": mean, "std_err": se,
+                         "lower": mean - z * se, "upper": mean + z * se})
+        return pd.DataFrame(rows)
+
+    def rmst_difference(self, tau: float, groups: tuple[str, str] | None = None
+                        ) -> pd.DataFrame:
+        """RMST difference (first − second group) up to ``tau`` with a normal CI.
+
+        The groups are independent samples, so var(diff) = se1² + se2². Columns: group_1,
+        group_2, tau, difference, std_err, lower, upper, p.
+        """
+        r = self.rmst(tau).set_index("group")
+        g1, g2 = groups if groups is not None else tuple(self.groups[:2])
+        if g1 not in r.index or g2 not in r.index:
+            raise KeyError(f"groups must be two of {self.groups}, got {(g1, g2)}")
+        diff = r.at[g1, "rmst"] - r.at[g2, "rmst"]
+        se = float(np.hypot(r.at[g1, "std_err"], r.at[g2, "std_err"]))
+        z = zval(self.conf_level)
+        p = float(2 * stats.norm.sf(abs(diff) / se)) if se > 0 else np.nan
+        return pd.DataFrame([{"group_1": g1, "group_2": g2, "tau": float(tau),
+                              "difference": diff, "std_err": se, "lower": diff - z * se,
+                              "upper": diff + z * se, "p": p}])
+
+    def summary(self, times: Sequence[float] = DEFAULT_TIMES) -> str:
+        """Readable text: n, events and median per group, then the share returned."""
+        med = self.median().set_index("group")
+        lines = [
+            f"Kaplan–Meier: time = {self.duration!r}, event = {self.event!r} "
+            f"(code {self.event_code}; other codes censored), CI {self.conf_level:.0%} "
+            f"{self.conf_type}",
+            f"{'group':>12} {'n':>8} {'events':>8} {'median':>10} {'lower':>10} {'upper':>10}",
+        ]
+        for g in self.groups:
+            lines.append(
+                f"{g:>12} {self.n[g]:>8d} {self.n_events[g]:>8d} {med.at[g, 'quantile']:>10.4g}"
+                f" {med.at[g, 'lower']:>10.4g} {med.at[g, 'upper']:>10.4g}"
+            )
+        at = self.at_times(times)
+        lines.append("Share returned (1 − S) at given times:")
+        for _, r in at.iterrows():
+            lines.append(
+                f"{r['group']:>12} t={r['time']:<8g} {r['returned']:.3f} "
+                f"({r['returned_lower']:.3f}–{r['returned_upper']:.3f}), at risk {r['n_risk']:.0f}"
+            )
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def group_labels(data: pd.DataFrame, group: str | None) -> tuple[np.ndarray, list[str]]:
+    """String labels per row and the sorted distinct labels (sorted on the raw values)."""
+    if group is None:
+        return np.full(len(data), "all", dtype=object), ["all"]
+    raw = data[group]
+    levels = pd.unique(raw)
+    try:
+        levels = sorted(levels)
+    except TypeError:
+        levels = sorted(levels, key=str)
+    return raw.astype(str).to_numpy(dtype=object), [str(v) for v in levels]
+
+
+def kaplan_meier(
+    data: pd.DataFrame,
+    duration: str = "duration",
+    event: str = "event",
+    group: str | None = None,
+    *,
+    event_code: int = 1,
+    conf_level: float = 0.95,
+    conf_type: str = "log",
+) -> KaplanMeierResult:
+    """Kaplan–Meier estimate of the share not yet returned, per group.
+
+    Rows whose event code is not ``event_code`` count as censored (so competing events are
+    censored: use :func:`aalen_johansen` for cumulative incidence under competing events).
+
+    Matches R ``survfit(Surv(time, status == event_code) ~ group, conf.type=conf_type)``:
+    Greenwood variance, CI transform "log" (R's default), "log-log", "plain" or "logit".
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"duration": [5, 8, 8, 12, 20], "event": [1, 0, 1, 2, 1]})
+    >>> fit = kaplan_meier(df)
+    >>> fit.table[["time", "n_risk", "surv"]].round(3).values.tolist()[:2]
+    [[5.0, 5.0, 0.8], [8.0, 4.0, 0.6]]
+    """
+    if conf_type not in CONF_TYPES:
+        raise ValueError(f"conf_type must be one of {CONF_TYPES}, got {conf_type!r}")
+    check_columns(data, [duration, event, group])
+    t, ev = survival_arrays(data, duration, event)
+    d = (ev == event_code).astype(float)
+    labels, levels = group_labels(data, group)
+    parts, store, n, ne = [], {}, {}, {}
+    for g in levels:
+        m = labels == g
+        c = _km_one(t[m], d[m])
+        c.insert(0, "group", g)
+        lo, hi = conf_band(c["surv"].to_numpy(), c["std_err_log"].to_numpy(), conf_type,
+                           conf_level)
+        c["std_err"] = c["surv"] * c["std_err_log"]
+        c["lower"], c["upper"] = lo, hi
+        parts.append(c)
+        store[g] = t[m]
+        n[g] = int(m.sum())
+        ne[g] = int(d[m].sum())
+    table = pd.concat(parts, ignore_index=True)[_KM_COLUMNS]
+    return KaplanMeierResult(
+        table=table, n=pd.Series(n), n_events=pd.Series(ne), conf_level=conf_level,
+        conf_type=conf_type, event_code=event_code, duration=duration, event=event,
+        group=group, _data=store,
+    )
