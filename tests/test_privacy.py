@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -322,3 +324,155 @@ def test_key_file_refused_when_short_or_not_hex(tmp_path) -> None:
         privacy.load_or_create_key(garbage)
     with pytest.raises(privacy.PrivacyError, match="folder"):
         privacy.load_or_create_key(tmp_path)
+
+
+# ------------------------------------------------------------------ pseudonymise_folder
+
+
+def _write_raw_export(folder, bsns: list[int], year: int) -> None:
+    """A fake Dutch Excel export: ';' delimited, cp1252, with an accented fake name."""
+    folder.mkdir(parents=True)
+    rows = [
+        "Leerlingnummer;Roepnaam;Achternaam;BSN;Geboortedatum;BRIN;swv_id;Postcode;E-mail;sex",
+        f"000101;Zoë;Testkind;{bsns[0]};03-05-2011;99XX;SWV2801;1234 AB;zoe@example.org;f",
+        f"102;Daniël;Nepleerling;{bsns[1]};2010-12-31;98YY;SWV2801;5678CD;;m",
+        f"103;Fake;Voorbeeld;{bsns[2]:09d};;99XX;SWV2802;;;x",
+    ]
+    (folder / f"leerlingen_{year}.csv").write_bytes(("\r\n".join(rows) + "\r\n").encode("cp1252"))
+    episodes = "leerling_id,episode_type,absence_start\n101,lrv,2023-01-09\n103,dreigend,\n"
+    (folder / f"episodes_{year}.csv").write_text(episodes, encoding="utf-8")
+    (folder / "notes.xlsx").write_bytes(b"not really excel")
+    package = {
+        "name": "fake",
+        "resources": [
+            {"path": f"leerlingen_{year}.csv", "encoding": "cp1252", "dialect": {"delimiter": ";"}}
+        ],
+    }
+    (folder / "datapackage.json").write_text(json.dumps(package), encoding="utf-8")
+
+
+@pytest.fixture
+def pseudonymised(tmp_path):
+    bsns = _fake_bsns(3, seed=21)
+    bsns[2] = _fake_bsns(1, seed=22, digits=8)[0]  # Excel dropped the leading zero
+    raw = tmp_path / "raw"
+    _write_raw_export(raw, bsns, 2023)
+    key_file = tmp_path / "secret" / "thuiszit.key"
+    report = privacy.pseudonymise_folder(raw, tmp_path / "out", key_file)
+    return report, raw, tmp_path / "out", key_file, bsns
+
+
+def test_output_has_no_bsn_names_or_contact(pseudonymised) -> None:
+    report, _raw, out, _key_file, _bsns = pseudonymised
+    pupils = pd.read_csv(out / "leerlingen_2023.csv", dtype=str, keep_default_na=False)
+    assert list(pupils.columns) == ["pupil_id", "birth_month", "school_id", "swv_id", "pc4", "sex"]
+    assert pupils["birth_month"].tolist() == ["2011-05", "2010-12", ""]
+    assert pupils["pc4"].tolist() == ["1234", "5678", ""]
+    assert pupils["swv_id"].tolist() == ["SWV2801", "SWV2801", "SWV2802"]
+    assert pupils["pupil_id"].str.fullmatch(ID_PATTERN).all()
+    assert pupils["school_id"].str.fullmatch(ID_PATTERN).all()
+    assert pupils["school_id"].nunique() == 2
+    assert privacy.find_direct_identifiers(pupils) == []
+
+    (pupil_report, episode_report) = sorted(report.files, key=lambda f: f.file, reverse=True)
+    assert pupil_report.rows == 3 and episode_report.rows == 2
+    assert (pupil_report.encoding, pupil_report.delimiter) == ("cp1252", ";")
+    assert (episode_report.encoding, episode_report.delimiter) == ("utf-8", ",")
+    assert pupil_report.dropped == {
+        "Roepnaam": "name",
+        "Achternaam": "name",
+        "BSN": "bsn",
+        "E-mail": "contact",
+    }
+    assert pupil_report.pseudonymised == {"Leerlingnummer": "pupil_id", "BRIN": "school_id"}
+    assert pupil_report.reduced == {"Geboortedatum": "birth_month", "Postcode": "pc4"}
+    assert report.skipped == ["notes.xlsx"]
+    assert not (out / "notes.xlsx").exists()
+    summary = report.summary()
+    assert "NEW key" in summary and "Roepnaam (name)" in summary and "notes.xlsx" in summary
+
+
+def test_no_raw_value_anywhere_in_out(pseudonymised) -> None:
+    report, _raw, out, _key_file, bsns = pseudonymised
+    forbidden = [
+        "000101",
+        "Zoë",
+        "Zo\xeb",
+        "Daniël",
+        "Testkind",
+        "Nepleerling",
+        "Voorbeeld",
+        "99XX",
+        "98YY",
+        "1234 AB",
+        "5678CD",
+        "zoe@example.org",
+        "03-05-2011",
+        "2010-12-31",
+    ]
+    forbidden += [str(b) for b in bsns] + [f"{b:09d}" for b in bsns]
+    blobs = b"".join(p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file())
+    for value in forbidden:
+        for encoding in ("utf-8", "cp1252"):
+            assert value.encode(encoding) not in blobs, value
+        assert value not in report.summary()
+    # raw short ids such as 102 are not asserted: they may occur by chance in pseudonyms
+
+
+def test_rows_preserved_and_utf8_comma(pseudonymised) -> None:
+    _report, raw, out, _key_file, _bsns = pseudonymised
+    for path in raw.glob("*.csv"):
+        text = (out / path.name).read_bytes().decode("utf-8")
+        n_raw = len([line for line in path.read_bytes().splitlines() if line.strip()])
+        assert len(text.splitlines()) == n_raw
+        assert ";" not in text.splitlines()[0]
+
+
+def test_linkage_across_files_and_years(pseudonymised, tmp_path) -> None:
+    _report, _raw, out, key_file, bsns = pseudonymised
+    pupils = pd.read_csv(out / "leerlingen_2023.csv", dtype=str)
+    episodes = pd.read_csv(out / "episodes_2023.csv", dtype=str)
+    # leerlingnummer 000101 in one file and leerling_id 101 in the other link
+    assert episodes["pupil_id"].tolist() == [pupils["pupil_id"][0], pupils["pupil_id"][2]]
+    # next year's export, same key: same pseudonyms
+    _write_raw_export(tmp_path / "raw2024", bsns, 2024)
+    report = privacy.pseudonymise_folder(tmp_path / "raw2024", tmp_path / "out2024", key_file)
+    assert not report.key_created
+    again = pd.read_csv(tmp_path / "out2024" / "leerlingen_2024.csv", dtype=str)
+    assert again["pupil_id"].equals(pupils["pupil_id"])
+    # another key: no link
+    other = privacy.pseudonymise_folder(
+        tmp_path / "raw2024", tmp_path / "out_other", tmp_path / "other.key"
+    )
+    assert other.key_created
+    unlinked = pd.read_csv(tmp_path / "out_other" / "leerlingen_2024.csv", dtype=str)
+    assert not set(unlinked["pupil_id"]) & set(pupils["pupil_id"])
+
+
+def test_key_file_mode_and_datapackage(pseudonymised) -> None:
+    report, _raw, out, key_file, _bsns = pseudonymised
+    assert report.key_created
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    package = json.loads((out / "datapackage.json").read_text(encoding="utf-8"))
+    assert package["thuiszit"]["pseudonymised"] is True
+    assert package["resources"][0]["encoding"] == "utf-8"
+    assert package["resources"][0]["dialect"]["delimiter"] == ","
+
+
+def test_bad_input_gives_privacy_errors_without_values(tmp_path) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    key = tmp_path / "k.key"
+    with pytest.raises(privacy.PrivacyError, match="different folder"):
+        privacy.pseudonymise_folder(raw, raw, key)
+    with pytest.raises(privacy.PrivacyError, match="inside OUT"):
+        privacy.pseudonymise_folder(raw, tmp_path / "out", tmp_path / "out" / "k.key")
+    with pytest.raises(privacy.PrivacyError, match="does not exist"):
+        privacy.pseudonymise_folder(tmp_path / "nope", tmp_path / "out", key)
+    (raw / "a.csv").write_text("leerlingnummer;geboortedatum\n1;31-02-20x1\n2;01-01-2010\n")
+    with pytest.raises(privacy.PrivacyError, match="row 2") as info:
+        privacy.pseudonymise_folder(raw, tmp_path / "out", key)
+    assert "20x1" not in str(info.value)
+    (raw / "a.csv").write_text("")
+    with pytest.raises(privacy.PrivacyError, match="empty"):
+        privacy.pseudonymise_folder(raw, tmp_path / "out", key)

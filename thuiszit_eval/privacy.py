@@ -710,7 +710,7 @@ def _year_month(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
         month = month.where(~todo, parts[month_group])
     y = pd.to_numeric(year, errors="coerce")
     m = pd.to_numeric(month, errors="coerce")
-    ok = y.between(1900, 2100) & m.between(1, 12)
+    ok = (y.between(1900, 2100) & m.between(1, 12)).fillna(False).astype(bool)
     result = (year + "-" + month.str.zfill(2)).where(ok, "")
     bad = np.flatnonzero((~ok & text.fillna("").ne("")).to_numpy(dtype=bool))
     return result.fillna("").set_axis(series.index), bad
@@ -745,7 +745,8 @@ def _pseudonymise_table(df: pd.DataFrame, key: bytes, report: FilePseudonymisati
                 rows = ", ".join(str(p + 2) for p in bad[:5])
                 raise PrivacyError(
                     f"{report.file}, column {name!r}: {len(bad)} value(s) are not a date "
-                    f"(rows {rows}{', ...' if len(bad) > 5 else ''}); expected DD-MM-YYYY "
+                    f"(row{'s' if len(bad) > 1 else ''} {rows}{', ...' if len(bad) > 5 else ''}); "
+                    "expected DD-MM-YYYY "
                     "or YYYY-MM-DD. Fix them in the raw export and run again."
                 )
             target = _unique_name("birth_month", name, taken)
