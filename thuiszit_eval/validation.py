@@ -1,0 +1,520 @@
+"""Validating a cohort's tables: every rejected row accounted for, with file, row and rule.
+
+:func:`validate_tables` takes the raw tables of a cohort and returns the accepted rows, typed,
+plus a :class:`ValidationReport`. Field rules (types, required, codes, patterns, ranges) come
+from ``data_schema/`` via pandera (:mod:`thuiszit_eval.schema`); the rules that span rows or
+tables (overlapping episodes, interventions outside their episode, links between tables)
+are the vectorised functions below. For every table rows read = accepted + rejected.
+
+Each rule either **rejects** the row or **warns** and keeps it; :data:`RULES` says which,
+and the report repeats it. Row numbers are spreadsheet rows: the header is row 1.
+
+Example
+-------
+>>> from thuiszit_eval.cohort import Cohort
+>>> from thuiszit_eval.schema import schema_dir
+>>> cohort = Cohort.load(schema_dir() / "example")
+>>> cohort.report.ok
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import schema as S
+from .reading import RawTable
+
+#: rule → (severity, what it means). ``reject`` removes the row; ``warn`` keeps it.
+RULES: dict[str, tuple[str, str]] = {
+    "missing_file": ("reject", "a required table has no file in the folder"),
+    "empty_file": ("reject", "the file has no rows (a warning for optional tables)"),
+    "missing_column": ("reject", "a required column is absent: every row of the table is rejected"),
+    "unknown_column": ("warn", "a column that is neither in the schema nor declared as extra "
+                       "field in datapackage.json; it is ignored"),
+    "malformed_row": ("reject", "the row has a different number of fields than the header"),
+    "direct_identifier": ("reject", "a column holds BSNs, names or contact details: the whole "
+                          "table is refused until it is pseudonymised"),
+    "required": ("reject", "a required field is empty"),
+    "invalid_date": ("reject", "not a date, or a date that does not exist (31-02)"),
+    "invalid_yearmonth": ("reject", "not a month YYYY-MM"),
+    "invalid_integer": ("reject", "not a whole number"),
+    "invalid_number": ("reject", "not a number"),
+    "invalid_boolean": ("reject", "not true/false"),
+    "unknown_code": ("reject", "a code not in the code list (the nearest valid code is suggested)"),
+    "pattern": ("reject", "an id or code in the wrong format"),
+    "out_of_range": ("reject", "a number outside its allowed range"),
+    "implausible_date": ("reject", f"a date before {S.EARLIEST_YEAR} (e.g. Excel's 1900)"),
+    "after_follow_up_end": ("reject", "a date after the cohort's follow-up end"),
+    "duplicate_id": ("reject", "the key was already used by an earlier row (that one is kept)"),
+    "end_before_start": ("reject", "an end date before the start date"),
+    "end_reason_without_end_date": ("reject", "an end reason but no end date"),
+    "end_date_without_reason": ("warn", "an end date without end reason; read as 'unknown'"),
+    "reported_before_start": ("warn", "reported to leerplicht before the absence started"),
+    "overlapping_episode": ("reject", "starts before an earlier episode of the same pupil ended "
+                            "(the later episode is rejected)"),
+    "age_out_of_range": ("reject", "age at absence start outside 4-23 years"),
+    "unknown_pupil": ("reject", "refers to a pupil that is not among the accepted pupils"),
+    "unknown_episode": ("reject", "refers to an episode that is not among the accepted episodes"),
+    "episode_of_other_pupil": ("reject", "linked to an episode of another pupil"),
+    "start_before_referral": ("reject", "an intervention starting before its referral"),
+    "outside_episode": ("reject", "an intervention outside its episode by more than the "
+                        "tolerance (intervention_tolerance_days)"),
+    "attended_above_scheduled": ("reject", "more dayparts attended than scheduled"),
+    "not_monday": ("warn", "week_start is not a Monday"),
+    "weekend_date": ("warn", "a non-school day on a weekend (weekends never count)"),
+}
+
+#: Default tolerance for interventions starting before or ending after their episode.
+DEFAULT_TOLERANCE_DAYS = 14
+_DATE_TYPES = ("date", "yearmonth")
+
+
+@dataclass
+class ValidationReport:
+    """What validation found: the problem rows and the counts per table.
+
+    ``problems`` has one row per problem: table, file, row (spreadsheet row number; empty for
+    a table-level finding), column, value, rule, severity (``reject``/``warn``), message, hint.
+    ``counts`` has per table: file, rows_read, rows_accepted, rows_rejected, rows_warned.
+    """
+
+    cohort: str
+    problems: pd.DataFrame
+    counts: pd.DataFrame
+
+    @property
+    def n_rejected(self) -> int:
+        return int(self.counts["rows_rejected"].sum())
+
+    @property
+    def ok(self) -> bool:
+        """True when no row was rejected (warnings allowed)."""
+        return self.n_rejected == 0 and not (self.problems["severity"] == "reject").any()
+
+    def by_rule(self) -> pd.DataFrame:
+        """Per table and rule: severity, what happens to the row, rows affected, meaning."""
+        p = self.problems
+        if p.empty:
+            return pd.DataFrame(
+                columns=["table", "rule", "severity", "action", "rows", "description"]
+            )
+        g = (
+            p.groupby(["table", "rule", "severity"], sort=False)["row"]
+            .agg(lambda r: r.nunique() if r.notna().any() else 0)
+            .rename("rows")
+            .reset_index()
+        )
+        g["action"] = g["severity"].map({"reject": "row rejected", "warn": "row kept"})
+        g["description"] = g["rule"].map(lambda r: RULES.get(r, ("", ""))[1])
+        return g[["table", "rule", "severity", "action", "rows", "description"]]
+
+    def first_problems(self, per_rule: int = 3) -> pd.DataFrame:
+        """The first few problems of each rule, for a readable overview."""
+        p = self.problems.sort_values(["table", "rule", "row"], kind="stable")
+        return p.groupby(["table", "rule"], sort=False).head(per_rule)
+
+    def summary(self, per_rule: int = 3) -> str:
+        """A readable report: counts per table, then the first problems per rule."""
+        lines = [f"Validation of cohort {self.cohort!r}", ""]
+        lines.append(self.counts.to_string(index=False))
+        lines.append("")
+        if self.problems.empty:
+            lines.append("No problems found.")
+            return "\n".join(lines)
+        lines.append("Rules that fired (reject = row removed, warn = row kept):")
+        lines.append(self.by_rule().drop(columns="description").to_string(index=False))
+        lines.append("")
+        lines.append(f"First {per_rule} problems per rule:")
+        for r in self.first_problems(per_rule).itertuples(index=False):
+            where = f"{r.file} row {int(r.row)}" if pd.notna(r.row) else r.file
+            col = f", column {r.column}" if r.column else ""
+            val = f" (value {r.value!r})" if r.value not in (None, "") else ""
+            lines.append(f"  [{r.severity}] {where}{col}{val}: {r.message}. {r.hint}".rstrip())
+        return "\n".join(lines)
+
+    def to_csv(self, path: str | Path) -> None:
+        """Write every problem row as CSV (the `--report` of the CLI)."""
+        self.problems.to_csv(path, index=False)
+
+    def __repr__(self) -> str:
+        return (
+            f"ValidationReport({self.cohort!r}: {int(self.counts['rows_read'].sum())} rows read, "
+            f"{self.n_rejected} rejected, {int((self.problems['severity'] == 'warn').sum())} "
+            "warnings)"
+        )
+
+
+class _Collector:
+    """Gathers problems of one table as DataFrames with a positional ``_idx``."""
+
+    def __init__(self, table: str, file: str) -> None:
+        self.table, self.file, self.parts = table, file, []
+
+    def add(self, frame: pd.DataFrame) -> None:
+        if len(frame):
+            self.parts.append(frame)
+
+    def rule(
+        self,
+        mask: pd.Series | np.ndarray,
+        rule: str,
+        column: str,
+        values: pd.Series | None,
+        message: str,
+        hint: str,
+    ) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        idx = np.flatnonzero(mask)
+        if not len(idx):
+            return
+        vals = [""] * len(idx) if values is None else _text(values.iloc[idx])
+        self.parts.append(
+            pd.DataFrame(
+                {
+                    "_idx": idx,
+                    "column": column,
+                    "value": vals,
+                    "rule": rule,
+                    "severity": RULES[rule][0],
+                    "message": message,
+                    "hint": hint,
+                }
+            )
+        )
+
+    def frame(self) -> pd.DataFrame:
+        if not self.parts:
+            p = S._empty_problems()
+        else:
+            p = pd.concat(self.parts, ignore_index=True)
+        p.insert(0, "table", self.table)
+        p.insert(1, "file", self.file)
+        p.insert(2, "row", (p.pop("_idx") + 2).astype("Int64"))
+        return p[S.PROBLEM_COLUMNS]
+
+    def rejected_mask(self, n: int) -> np.ndarray:
+        m = np.zeros(n, dtype=bool)
+        for p in self.parts:
+            rej = p.loc[p["severity"] == "reject", "_idx"].to_numpy()
+            rej = rej[(rej >= 0) & (rej < n)]
+            m[rej.astype(int)] = True
+        return m
+
+
+def _text(s: pd.Series) -> list[str]:
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return s.dt.strftime("%Y-%m-%d").fillna("").tolist()
+    return s.astype(object).where(s.notna(), "").astype(str).tolist()
+
+
+def _table_level(table: str, file: str, rule: str, column: str, message: str, hint: str) -> dict:
+    return dict(
+        table=table, file=file, row=pd.NA, column=column, value="", rule=rule,
+        severity=RULES[rule][0], message=message, hint=hint,
+    )
+
+
+def _type_and_check(
+    raw: RawTable, schema: S.TableSchema, col: _Collector
+) -> tuple[pd.DataFrame, list[dict]]:
+    """Normalise column names, refuse identifiers, parse types and check field rules."""
+    frame = raw.frame.copy()
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    n = len(frame)
+    table_level: list[dict] = []
+    from .privacy import find_direct_identifiers
+
+    for finding in find_direct_identifiers(frame):
+        # Refuse the whole table: one problem per row so that every rejected row is listed,
+        # without echoing the identifying value itself.
+        col.rule(
+            np.ones(n, dtype=bool), "direct_identifier", finding["column"], None,
+            finding["message"],
+            finding.get("hint") or "pseudonymise first: thuiszit-eval pseudonymise RAW OUT "
+            "--key-file KEY",
+        )
+    if raw.malformed_rows:
+        m = np.zeros(n, dtype=bool)
+        m[np.asarray(raw.malformed_rows) - 2] = True
+        col.rule(m, "malformed_row", "", None, "wrong number of fields",
+                 f"check quoting and the delimiter ({raw.delimiter!r})")
+    known = set(schema.field_names)
+    for c in frame.columns:
+        if c not in known:
+            table_level.append(_table_level(
+                raw.name, raw.file, "unknown_column", c,
+                f"column {c!r} is not part of table {raw.name}",
+                "declare it under extra_fields in datapackage.json to carry it as a covariate",
+            ))
+    typed = pd.DataFrame(index=frame.index)
+    for f in schema.fields:
+        if f.name not in frame.columns:
+            if f.required:
+                col.rule(np.ones(n, dtype=bool), "missing_column", f.name, None,
+                         f"required column {f.name!r} is missing",
+                         f"add column {f.name} ({f.description})")
+            typed[f.name] = pd.Series([None] * n, index=frame.index, dtype=object)
+            if f.type in _DATE_TYPES:
+                typed[f.name] = pd.to_datetime(typed[f.name])
+            continue
+        text = S.as_text(frame[f.name])
+        val, bad = S.parse_field(text, f)
+        col.add(S.type_problems(text, bad, f))
+        typed[f.name] = val
+    if n:
+        fp = S.check_fields(typed, schema)
+        # An unparseable cell is already reported as such; not again as 'required'.
+        seen = {(i, c) for p in col.parts for i, c in zip(p["_idx"], p["column"], strict=True)}
+        again = [(i, c) in seen for i, c in zip(fp["_idx"], fp["column"], strict=True)]
+        col.add(fp[~np.asarray(again, dtype=bool)] if len(fp) else fp)
+    return typed, table_level
+
+
+def _date_rules(typed: pd.DataFrame, schema: S.TableSchema, col: _Collector, fu_end) -> None:
+    for f in schema.fields:
+        if f.type not in _DATE_TYPES:
+            continue
+        d = typed[f.name]
+        col.rule(d.dt.year < S.EARLIEST_YEAR, "implausible_date", f.name, d,
+                 f"{f.name} before {S.EARLIEST_YEAR}", "check the year; empty means unknown")
+        col.rule(d > fu_end, "after_follow_up_end", f.name, d,
+                 f"{f.name} after the follow-up end {fu_end:%Y-%m-%d}",
+                 "check the date, or the follow_up_end in datapackage.json")
+
+
+def _duplicates(typed: pd.DataFrame, schema: S.TableSchema, col: _Collector) -> None:
+    key = list(schema.primary_key)
+    if not key:
+        return
+    present = typed[key].notna().all(axis=1)
+    dup = typed[key].duplicated(keep="first") & present
+    first_row = (
+        typed[key].reset_index(drop=True).assign(_r=np.arange(len(typed)) + 2)
+        .groupby(key, sort=False)["_r"].transform("first")
+    )
+    if dup.any():
+        col.rule(dup, "duplicate_id", ", ".join(key), typed[key[0]],
+                 f"duplicate {', '.join(key)}", "")
+        # Name the row that was kept in the hint, so the analyst can compare the two.
+        last = col.parts[-1]
+        last["hint"] = "the first row with this key is kept: row " + first_row.iloc[
+            last["_idx"].to_numpy()
+        ].astype(str).to_numpy()
+
+
+def _fk(
+    values: pd.Series, accepted: pd.Index, col: _Collector, rule: str, column: str, what: str
+) -> None:
+    mask = values.notna() & ~values.isin(accepted)
+    col.rule(mask, rule, column, values, f"{column} not among the accepted {what}",
+             f"add the {what[:-1]} or correct the id; a {what[:-1]} whose own row was rejected "
+             "cannot be referred to")
+
+
+def validate_tables(
+    raw_tables: dict[str, RawTable],
+    metadata: dict[str, Any],
+    extra_fields: dict[str, list[dict[str, Any]]] | None = None,
+) -> tuple[dict[str, pd.DataFrame | None], ValidationReport]:
+    """Validate raw tables; return the accepted rows (typed) per table and the report.
+
+    ``metadata`` needs ``follow_up_end`` (a date) and may hold
+    ``intervention_tolerance_days``. Optional tables absent from ``raw_tables`` come back as
+    ``None``.
+    """
+    extra_fields = extra_fields or {}
+    fu_end = pd.Timestamp(metadata["follow_up_end"])
+    tol = pd.Timedelta(days=int(metadata.get("intervention_tolerance_days",
+                                             DEFAULT_TOLERANCE_DAYS)))
+    accepted: dict[str, pd.DataFrame | None] = {}
+    problems: list[pd.DataFrame] = []
+    table_level: list[dict] = []
+    counts = []
+    for name in S.TABLES:
+        raw = raw_tables.get(name)
+        if raw is None:
+            accepted[name] = None
+            if name in S.REQUIRED_TABLES:
+                table_level.append(_table_level(
+                    name, f"{name}.csv", "missing_file", "",
+                    f"required table {name} not found",
+                    f"add {name}.csv (or .parquet/.xlsx/.sav) and list it in datapackage.json"))
+                counts.append(dict(table=name, file="", rows_read=0, rows_accepted=0,
+                                   rows_rejected=0, rows_warned=0))
+            continue
+        schema = S.table_schema(name).with_extra_fields(extra_fields.get(name, []))
+        col = _Collector(name, raw.file)
+        if raw.empty_file or len(raw.frame) == 0:
+            finding = _table_level(
+                name, raw.file, "empty_file", "", f"{raw.file} has no rows",
+                "export the table again, with its header row and data")
+            if name not in S.REQUIRED_TABLES:  # an empty optional table only loses detail
+                finding["severity"] = "warn"
+            table_level.append(finding)
+            if raw.empty_file:  # no header either: type the table from the schema
+                raw = RawTable(raw.name, raw.file, pd.DataFrame(columns=schema.field_names))
+        typed, tl = _type_and_check(raw, schema, col)
+        table_level += tl
+        _date_rules(typed, schema, col, fu_end)
+        _duplicates(typed, schema, col)
+        _TABLE_RULES[name](typed, col, accepted, fu_end, tol)
+        n = len(typed)
+        rejected = col.rejected_mask(n)
+        probs = col.frame()
+        problems.append(probs)
+        warned = probs.loc[probs["severity"] == "warn", "row"].dropna().unique()
+        ok = typed.loc[~rejected].copy()
+        accepted[name] = _finish(name, ok)
+        counts.append(dict(
+            table=name, file=raw.file, rows_read=n, rows_accepted=int((~rejected).sum()),
+            rows_rejected=int(rejected.sum()),
+            rows_warned=int(len(set(warned.tolist()) - set(np.flatnonzero(rejected) + 2))),
+        ))
+    if table_level:
+        tl = pd.DataFrame(table_level, columns=S.PROBLEM_COLUMNS)
+        problems.append(tl.astype({"row": "Int64"}))
+    nonempty = [p for p in problems if len(p)]
+    allp = (
+        pd.concat(nonempty, ignore_index=True)
+        if nonempty
+        else pd.DataFrame({c: pd.Series(dtype=object) for c in S.PROBLEM_COLUMNS})
+    )
+    allp["row"] = allp["row"].astype("Int64")
+    order = {t: i for i, t in enumerate(S.TABLES)}
+    allp = allp.sort_values(
+        ["table", "row", "rule"], key=lambda s: s.map(order) if s.name == "table" else s,
+        kind="stable",
+    ).reset_index(drop=True)
+    report = ValidationReport(
+        cohort=str(metadata.get("cohort_name", "cohort")),
+        problems=allp,
+        counts=pd.DataFrame(counts),
+    )
+    return accepted, report
+
+
+def _finish(name: str, df: pd.DataFrame) -> pd.DataFrame:
+    """Final shape of an accepted table: defaults applied, multi-codes expanded."""
+    df = df.reset_index(drop=True)
+    if name == "episodes" and len(df):
+        df.loc[df["end_date"].notna() & df["end_reason"].isna(), "end_reason"] = "unknown"
+    if name == "pupils":
+        needs = df["support_needs"].fillna("") if "support_needs" in df else pd.Series(dtype=str)
+        parts = needs.str.split(S.MULTI_SEPARATOR, regex=False).explode().str.strip()
+        for code in S.codes("support_need"):
+            df[f"need_{code}"] = (parts == code).groupby(level=0).any().reindex(
+                df.index, fill_value=False
+            ).astype(bool)
+    return df
+
+
+# --------------------------------------------------------------------------- table rules
+
+
+def _rules_pupils(t, col, acc, fu_end, tol) -> None:
+    pass  # field, date and key rules cover pupils
+
+
+def _rules_episodes(t, col, acc, fu_end, tol) -> None:
+    col.rule(t["end_date"] < t["absence_start"], "end_before_start", "end_date", t["end_date"],
+             "end_date before absence_start", "check whether the dates were swapped")
+    col.rule(t["end_reason"].notna() & t["end_date"].isna(), "end_reason_without_end_date",
+             "end_date", t["end_reason"], "end_reason given but end_date empty",
+             "fill in end_date, or leave end_reason empty while the episode is ongoing")
+    col.rule(t["end_date"].notna() & t["end_reason"].isna(), "end_date_without_reason",
+             "end_reason", t["end_date"], "end_date given but end_reason empty",
+             "record why the episode ended; it is analysed as 'unknown'")
+    col.rule(t["reported_date"] < t["absence_start"], "reported_before_start", "reported_date",
+             t["reported_date"], "reported_date before absence_start", "check both dates")
+    pupils = acc["pupils"]
+    _fk(t["pupil_id"], pd.Index(pupils["pupil_id"]), col, "unknown_pupil", "pupil_id", "pupils")
+    birth = t["pupil_id"].map(pupils.set_index("pupil_id")["birth_month"])
+    months = (t["absence_start"].dt.year - birth.dt.year) * 12 + (
+        t["absence_start"].dt.month - birth.dt.month
+    )
+    age = months // 12
+    col.rule(age.notna() & ((age < 4) | (age > 23)), "age_out_of_range", "absence_start",
+             t["absence_start"], "age at absence start outside 4-23 years",
+             "check birth_month in pupils and absence_start")
+    # Overlaps among rows still standing: an episode starting on or before the latest end of
+    # the same pupil's earlier episodes (an ongoing one lasts until the follow-up end).
+    ok = ~col.rejected_mask(len(t))
+    e = t.loc[ok, ["pupil_id", "absence_start", "end_date"]].copy()
+    e["_end"] = e["end_date"].fillna(fu_end)
+    e = e.sort_values(["pupil_id", "absence_start"], kind="stable")
+    prev_end = e.groupby("pupil_id", sort=False)["_end"].cummax().groupby(
+        e["pupil_id"], sort=False
+    ).shift(1)
+    overlap = pd.Series(False, index=t.index)
+    overlap.loc[e.index] = (e["absence_start"] <= prev_end).to_numpy()
+    col.rule(overlap, "overlapping_episode", "absence_start", t["absence_start"],
+             "episode overlaps an earlier episode of the same pupil",
+             "merge the two episodes or correct the dates")
+
+
+def _rules_interventions(t, col, acc, fu_end, tol) -> None:
+    col.rule(t["start_date"] < t["referral_date"], "start_before_referral", "start_date",
+             t["start_date"], "start_date before referral_date", "check whether they were swapped")
+    col.rule(t["end_date"] < t["start_date"], "end_before_start", "end_date", t["end_date"],
+             "end_date before start_date", "check whether the dates were swapped")
+    _fk(t["pupil_id"], pd.Index(acc["pupils"]["pupil_id"]), col, "unknown_pupil", "pupil_id",
+        "pupils")
+    ep = acc["episodes"].set_index("episode_id")
+    _fk(t["episode_id"], ep.index, col, "unknown_episode", "episode_id", "episodes")
+    linked = t["episode_id"].isin(ep.index)
+    owner = t["episode_id"].map(ep["pupil_id"])
+    col.rule(linked & (owner != t["pupil_id"]), "episode_of_other_pupil", "episode_id",
+             t["episode_id"], "the linked episode belongs to another pupil",
+             "link the intervention to an episode of the same pupil")
+    ep_start = t["episode_id"].map(ep["absence_start"])
+    ep_end = t["episode_id"].map(ep["end_date"]).fillna(fu_end)
+    first = t["start_date"].fillna(t["referral_date"])
+    outside = linked & (
+        (first < ep_start - tol) | (first > ep_end + tol) | (t["end_date"] < ep_start - tol)
+    )
+    col.rule(outside, "outside_episode", "start_date", first,
+             f"intervention outside its episode by more than {tol.days} days",
+             "check the dates or the linked episode_id")
+
+
+def _rules_attendance(t, col, acc, fu_end, tol) -> None:
+    col.rule(t["attended_dayparts"] > t["scheduled_dayparts"], "attended_above_scheduled",
+             "attended_dayparts", t["attended_dayparts"],
+             "more dayparts attended than scheduled", "check both counts")
+    col.rule(t["week_start"].notna() & (t["week_start"].dt.dayofweek != 0), "not_monday",
+             "week_start", t["week_start"], "week_start is not a Monday",
+             "weeks are counted from Monday")
+    _fk(t["pupil_id"], pd.Index(acc["pupils"]["pupil_id"]), col, "unknown_pupil", "pupil_id",
+        "pupils")
+
+
+def _rules_process_events(t, col, acc, fu_end, tol) -> None:
+    _fk(t["pupil_id"], pd.Index(acc["pupils"]["pupil_id"]), col, "unknown_pupil", "pupil_id",
+        "pupils")
+    ep = acc["episodes"].set_index("episode_id")
+    _fk(t["episode_id"], ep.index, col, "unknown_episode", "episode_id", "episodes")
+    owner = t["episode_id"].map(ep["pupil_id"])
+    col.rule(owner.notna() & (owner != t["pupil_id"]), "episode_of_other_pupil", "episode_id",
+             t["episode_id"], "the linked episode belongs to another pupil",
+             "link the event to an episode of the same pupil")
+
+
+def _rules_school_calendar(t, col, acc, fu_end, tol) -> None:
+    col.rule(t["date"].notna() & (t["date"].dt.dayofweek >= 5), "weekend_date", "date",
+             t["date"], "a weekend day listed as non-school day", "only weekdays need listing")
+
+
+_TABLE_RULES = {
+    "pupils": _rules_pupils,
+    "episodes": _rules_episodes,
+    "interventions": _rules_interventions,
+    "attendance": _rules_attendance,
+    "process_events": _rules_process_events,
+    "school_calendar": _rules_school_calendar,
+}
