@@ -110,3 +110,25 @@ def test_risk_table_counts_duration_at_least_t():
     rt = sv.kaplan_meier(df, "time", "status", "sex").risk_table([0, 100, 365])
     exp = [int((df.loc[df.sex == s, "time"] >= t).sum()) for s in (1, 2) for t in (0, 100, 365)]
     assert rt["n_risk"].tolist() == exp
+
+
+# --------------------------------------------------------------------------- log-rank
+LR_CASES = [("lung", "plain", "lung", "sex", None), ("veteran", "plain", "veteran", "trt", None),
+            ("veteran", "strata_celltype", "veteran", "trt", "celltype"),
+            ("veteran", "celltype_4groups", "veteran", "celltype", None),
+            ("ties", "plain", "ties", "group", None),
+            ("ties", "strata_strat", "ties", "group", "strat"),
+            ("pbc", "plain", "pbc", "trt", None)]
+
+
+@pytest.mark.parametrize(("name", "test", "file", "group", "strata"), LR_CASES)
+def test_logrank_matches_survdiff(name, test, file, group, strata):
+    r = ref("logrank.csv").query("dataset == @name and test == @test").iloc[0]
+    rg = ref("logrank_groups.csv").query("dataset == @name and test == @test")
+    res = sv.logrank_test(dataset(file), "time", "status", group, strata=strata)
+    assert res.df == r["df"]
+    close(res.chisq, r["chisq"], POINT)
+    close(res.p, r["p"], POINT)
+    close(res.table["observed"], rg["observed"], POINT)
+    close(res.table["expected"], rg["expected"], POINT)
+    close(res.table["n"], rg["n"], POINT)

@@ -7,5 +7,11 @@ tidy ``.table`` and a ``summary()``; ``tests/r/reference_survival.R`` holds the 
 """
 
 from .km import KaplanMeierResult, kaplan_meier
+from .logrank import LogRankResult, logrank_test
 
-__all__ = ["KaplanMeierResult", "kaplan_meier"]
+__all__ = [
+    "KaplanMeierResult",
+    "LogRankResult",
+    "kaplan_meier",
+    "logrank_test",
+]
