@@ -6,10 +6,13 @@ optional group / covariate / cluster columns. Every function returns a result ob
 tidy ``.table`` and a ``summary()``; ``tests/r/reference_survival.R`` holds the R reference.
 """
 
+from .competing import AalenJohansenResult, aalen_johansen
 from .km import KaplanMeierResult, kaplan_meier
 from .logrank import LogRankResult, logrank_test
 
 __all__ = [
+    "AalenJohansenResult",
+    "aalen_johansen",
     "KaplanMeierResult",
     "LogRankResult",
     "kaplan_meier",
