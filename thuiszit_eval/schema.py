@@ -365,7 +365,11 @@ def check_fields(typed: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
                 wrong = [b for b in bad if b not in set(codes(f.codelist))]
                 msgs.append(f"unknown code {', '.join(map(repr, wrong))} for {f.name}")
                 near = [nearest_code(w, f.codelist) for w in wrong]
-                sugg = ", ".join(f"{w!r} → {n!r}" for w, n in zip(wrong, near, strict=True) if n)
+                pairs = [(w, n) for w, n in zip(wrong, near, strict=True) if n]
+                if len(wrong) == 1:
+                    sugg = ", ".join(repr(n) for _, n in pairs)
+                else:
+                    sugg = ", ".join(f"{n!r} for {w!r}" for w, n in pairs)
                 hints.append(
                     (f"did you mean {sugg}? " if sugg else "")
                     + f"valid codes are in data_schema/codelists/{f.codelist}.csv"

@@ -114,6 +114,27 @@ class ValidationReport:
         g["description"] = g["rule"].map(lambda r: RULES.get(r, ("", ""))[1])
         return g[["table", "rule", "severity", "action", "rows", "description"]]
 
+    def flow(self) -> pd.DataFrame:
+        """Where the rows went, per table: read, accepted, and rejected by rule.
+
+        A row rejected by several rules is counted once, under the first of them in the
+        order of :data:`RULES`, so that accepted + the rejected lines add up to read. No
+        pupil-level values: safe to show in a notebook.
+        """
+        order = {r: i for i, r in enumerate(RULES)}
+        rej = self.problems[(self.problems.severity == "reject") & self.problems.row.notna()]
+        rej = rej.assign(_o=rej.rule.map(order)).sort_values(["table", "row", "_o"])
+        first = rej.drop_duplicates(["table", "row"])
+        by_rule = first.groupby(["table", "rule"], sort=False).size()
+        rows = []
+        for t in self.counts.itertuples(index=False):
+            rows.append((t.table, "read", "", t.rows_read))
+            rows.append((t.table, "accepted", "", t.rows_accepted))
+            if t.table in by_rule.index.get_level_values(0):
+                for rule, n in by_rule[t.table].sort_values(ascending=False).items():
+                    rows.append((t.table, "rejected", rule, int(n)))
+        return pd.DataFrame(rows, columns=["table", "stage", "rule", "rows"])
+
     def first_problems(self, per_rule: int = 3) -> pd.DataFrame:
         """The first few problems of each rule, for a readable overview."""
         p = self.problems.sort_values(["table", "rule", "row"], kind="stable")
@@ -313,8 +334,8 @@ def _fk(
 ) -> None:
     mask = values.notna() & ~values.isin(accepted)
     col.rule(mask, rule, column, values, f"{column} not among the accepted {what}",
-             f"add the {what[:-1]} or correct the id; a {what[:-1]} whose own row was rejected "
-             "cannot be referred to")
+             f"correct the id, or the {what} row it refers to: a rejected row of {what} "
+             "takes the rows referring to it along")
 
 
 def validate_tables(

@@ -1,0 +1,125 @@
+"""The ``thuiszit-eval`` command line.
+
+Bad input never produces a traceback: a cohort that cannot be read gives a one-line message
+and exit code 2; rejected rows give the validation report and exit code 1.
+
+Example
+-------
+::
+
+    thuiszit-eval validate data_schema/example
+    thuiszit-eval validate my_cohort --report problems.csv
+    thuiszit-eval pseudonymise raw_export/ cohort/ --key-file ~/.thuiszit.key
+    thuiszit-eval simulate --pupils 2000 --seed 1 --out sim_cohort
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+
+EXIT_OK, EXIT_REJECTED, EXIT_ERROR = 0, 1, 2
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from .cohort import Cohort
+
+    cohort = Cohort.load(args.folder)
+    print(cohort.report.summary(per_rule=args.per_rule))
+    if args.report:
+        cohort.report.to_csv(args.report)
+        print(f"\nEvery problem row written to {args.report}")
+    return EXIT_REJECTED if cohort.report.n_rejected else EXIT_OK
+
+
+def _pseudonymise(args: argparse.Namespace) -> int:
+    from .privacy import pseudonymise_folder
+
+    report = pseudonymise_folder(Path(args.raw), Path(args.out), Path(args.key_file))
+    print(report.summary())
+    return EXIT_OK
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from .simulate import write_simulated_cohort
+
+    out = write_simulated_cohort(
+        args.out,
+        n_pupils=args.pupils,
+        seed=args.seed,
+        messy_rate=args.messy,
+        file_format=args.format,
+        progress=not args.quiet,
+    )
+    print(f"Simulated cohort of {args.pupils} pupils (seed {args.seed}) written to {out}")
+    return EXIT_OK
+
+
+def _dictionary(args: argparse.Namespace) -> int:
+    from .schema import data_dictionary
+
+    print(data_dictionary())
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="thuiszit-eval",
+        description="Evaluate how quickly thuiszitters return to school.",
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    v = sub.add_parser("validate", help="validate a cohort folder and report every rejected row")
+    v.add_argument("folder", help="cohort folder with datapackage.json")
+    v.add_argument("--report", metavar="FILE", help="write every problem row to this CSV")
+    v.add_argument("--per-rule", type=int, default=3, help="problems shown per rule (3)")
+    v.set_defaults(func=_validate)
+
+    ps = sub.add_parser(
+        "pseudonymise",
+        help="keyed pseudonyms for pupil and school ids; drop names and BSN; birth date → month",
+    )
+    ps.add_argument("raw", help="folder with the raw export (CSV)")
+    ps.add_argument("out", help="folder to write the pseudonymised cohort to")
+    ps.add_argument(
+        "--key-file", required=True, help="secret key file (created if absent); keep it "
+        "outside the cohort folder and reuse it next year so pupils link across cohorts",
+    )
+    ps.set_defaults(func=_pseudonymise)
+
+    s = sub.add_parser("simulate", help="write a synthetic cohort with a known truth")
+    s.add_argument("--pupils", type=int, default=2000, help="number of pupils (2000)")
+    s.add_argument("--seed", type=int, default=1, help="random seed (1)")
+    s.add_argument("--out", required=True, help="folder to write the cohort to")
+    s.add_argument("--messy", type=float, default=0.0, metavar="RATE",
+                   help="inject export errors in this share of rows, recorded in "
+                   "injected_errors.csv")
+    s.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=_simulate)
+
+    d = sub.add_parser("dictionary", help="print the data dictionary (Markdown)")
+    d.set_defaults(func=_dictionary)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .reading import CohortError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CohortError as exc:
+        print(f"thuiszit-eval: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except (FileNotFoundError, PermissionError, ValueError) as exc:
+        print(f"thuiszit-eval {args.command}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())
