@@ -1,0 +1,293 @@
+"""Tests of the cohort simulator: format, determinism, realism and the known truth."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from thuiszit_eval import simulate as S
+from thuiszit_eval.simulate import (
+    BETA,
+    GAMMA,
+    counting_process,
+    demo_cohort_path,
+    episode_covariates,
+    simulate_cohort,
+    write_simulated_cohort,
+)
+
+FU = pd.Timestamp(S.FOLLOW_UP_END)
+
+
+def _load_cohort(folder: Path):
+    cohort = pytest.importorskip(
+        "thuiszit_eval.cohort", reason="the validator (thuiszit_eval.cohort) is not there yet"
+    )
+    return cohort.Cohort.load(folder)
+
+
+@pytest.fixture(scope="module")
+def sim() -> S.SimulatedCohort:
+    return simulate_cohort(3000, seed=7, progress=False)
+
+
+@pytest.fixture(scope="module")
+def big() -> S.SimulatedCohort:
+    return simulate_cohort(5000, seed=11, progress=False)
+
+
+# ---------------------------------------------------------------- format and determinism
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_same_seed_gives_identical_bytes(tmp_path):
+    a = _files(write_simulated_cohort(tmp_path / "a", 400, seed=3, progress=False))
+    b = _files(write_simulated_cohort(tmp_path / "b", 400, seed=3, progress=False))
+    c = _files(write_simulated_cohort(tmp_path / "c", 400, seed=4, progress=False))
+    assert a == b
+    assert a["episodes.csv"] != c["episodes.csv"]
+    assert a["school_calendar.csv"] == c["school_calendar.csv"]
+    assert set(a) == {f"{t}.csv" for t in S.TABLES} | {"datapackage.json", "truth.json"}
+
+
+def test_messy_mode_is_deterministic(tmp_path):
+    a = _files(write_simulated_cohort(tmp_path / "a", 300, seed=3, messy_rate=0.03,
+                                      progress=False))
+    b = _files(write_simulated_cohort(tmp_path / "b", 300, seed=3, messy_rate=0.03,
+                                      progress=False))
+    assert a == b and "injected_errors.csv" in a
+
+
+def test_datapackage_shape(tmp_path):
+    folder = write_simulated_cohort(tmp_path, 100, seed=1, progress=False)
+    dp = json.loads((folder / "datapackage.json").read_text())
+    assert dp["profile"] == "data-package" and dp["name"] == "sim-cohort-seed-1"
+    meta = dp["thuiszit"]
+    assert meta["follow_up_end"] == "2025-06-30" and meta["simulated"] is True
+    assert meta["seed"] == 1 and meta["intervention_tolerance_days"] == 14
+    assert [r["name"] for r in dp["resources"]] == S.TABLES
+    assert all(r["path"] == f"{r['name']}.csv" and r["encoding"] == "utf-8"
+               for r in dp["resources"])
+    pupils = dp["resources"][0]
+    assert {f["name"] for f in pupils["extra_fields"]} == {"ses_score", "neighbourhood_type"}
+    header = (folder / "pupils.csv").read_text().splitlines()[0]
+    assert header.startswith("pupil_id,birth_month,sex,school_type")
+
+
+def test_csv_conventions(tmp_path):
+    folder = write_simulated_cohort(tmp_path, 300, seed=2, progress=False)
+    ep = pd.read_csv(folder / "episodes.csv", dtype=str, keep_default_na=False)
+    assert ep["absence_start"].str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()
+    assert ((ep["end_date"] == "") == (ep["end_reason"] == "")).all()
+    iv = pd.read_csv(folder / "interventions.csv", dtype=str, keep_default_na=False)
+    assert set(iv["coaching_child"]) <= {"true", "false", ""}
+    pu = pd.read_csv(folder / "pupils.csv", dtype=str, keep_default_na=False)
+    assert pu["birth_month"].str.fullmatch(r"\d{4}-\d{2}").all()
+    assert pu["support_needs"].str.contains("|", regex=False).any()
+
+
+# ---------------------------------------------------------------- validator
+def test_clean_cohort_has_no_rejections(tmp_path):
+    folder = write_simulated_cohort(tmp_path, 1500, seed=5, progress=False)
+    cohort = _load_cohort(folder)
+    assert cohort.report.n_rejected == 0, cohort.report.problems.head(20).to_string()
+    counts = cohort.report.counts.set_index("table")
+    assert counts.loc["pupils", "rows_accepted"] == 1500
+
+
+def test_clean_parquet_cohort_has_no_rejections(tmp_path):
+    folder = write_simulated_cohort(tmp_path, 500, seed=6, file_format="parquet",
+                                    progress=False)
+    assert (folder / "episodes.parquet").exists() and not (folder / "episodes.csv").exists()
+    cohort = _load_cohort(folder)
+    assert cohort.report.n_rejected == 0, cohort.report.problems.head(20).to_string()
+
+
+@pytest.mark.parametrize("file_format", ["csv", "parquet"])
+def test_every_injected_error_is_caught(tmp_path, file_format):
+    folder = write_simulated_cohort(tmp_path, 1500, seed=8, messy_rate=0.02,
+                                    file_format=file_format, progress=False)
+    errors = pd.read_csv(folder / "injected_errors.csv", dtype=str, keep_default_na=False)
+    errors["row"] = errors["row"].astype(int)
+    kinds = {k for table in S.MESSY_KINDS.values() for k, _ in table}
+    assert set(errors["kind"]) == kinds
+    assert not errors.duplicated(["table", "row"]).any()
+    cohort = _load_cohort(folder)
+    problems = cohort.report.problems
+    rejected = problems[problems["severity"] == "reject"]
+    hit = set(zip(rejected["table"], rejected["row"].astype(int), strict=True))
+    # an impossible age is detected on the pupil's episodes (age at absence start)
+    episodes = pd.read_csv(folder / "episodes.csv", dtype=str, keep_default_na=False) \
+        if file_format == "csv" else pd.read_parquet(folder / "episodes.parquet")
+    pupils = (pd.read_csv(folder / "pupils.csv", sep=";", encoding="cp1252", dtype=str,
+                          keep_default_na=False) if file_format == "csv"
+              else pd.read_parquet(folder / "pupils.parquet"))["pupil_id"].to_numpy()
+    missed = []
+    for e in errors.itertuples():
+        if (e.table, e.row) in hit:
+            continue
+        if e.kind == "age_out_of_range":
+            pid = pupils[e.row - 2]
+            rows = set(np.flatnonzero(episodes["pupil_id"].to_numpy() == pid) + 2)
+            if any(("episodes", r) in hit for r in rows):
+                continue
+        missed.append(e)
+    assert not missed, pd.DataFrame(missed).to_string()
+
+
+def test_messy_mode_encodings_load_cleanly(tmp_path):
+    folder = write_simulated_cohort(tmp_path, 400, seed=9, messy_rate=0.01, progress=False)
+    dp = json.loads((folder / "datapackage.json").read_text())
+    res = {r["name"]: r for r in dp["resources"]}
+    assert res["pupils"]["encoding"] == "cp1252"
+    assert res["pupils"]["dialect"] == {"delimiter": ";"}
+    raw = (folder / "pupils.csv").read_bytes()
+    assert "ï".encode("cp1252") in raw and raw.decode("cp1252").splitlines()[0].count(";") > 5
+    cohort = _load_cohort(folder)
+    cal = cohort.report.counts.set_index("table").loc["school_calendar"]
+    assert cal["rows_rejected"] == 0 and cal["rows_read"] > 100
+
+
+# ---------------------------------------------------------------- realism
+def _age_months(later: pd.Series, birth_month: pd.Series) -> np.ndarray:
+    b = pd.PeriodIndex(birth_month.astype(str), freq="M")
+    d = pd.PeriodIndex(later, freq="M")
+    return np.asarray((d.year - b.year) * 12 + (d.month - b.month))
+
+
+def test_back_to_school_only_ages_5_to_14(sim):
+    iv = sim.tables["interventions"]
+    bts = iv[iv["intervention_code"] == "back_to_school"]
+    assert len(bts) > 100
+    birth = sim.tables["pupils"].set_index("pupil_id").loc[bts["pupil_id"], "birth_month"]
+    age = _age_months(bts["start_date"], birth.reset_index(drop=True)) // 12
+    assert age.min() >= 5 and age.max() <= 14
+    # fidelity: mostly on protocol, some out of protocol
+    dp = bts["dayparts_per_week"]
+    assert (dp <= 3).mean() > 0.8 and (dp > 3).any()
+    assert (~bts["coaching_teacher"].astype(bool)).any()
+
+
+def test_episode_length_and_share_home(sim):
+    from lifelines import KaplanMeierFitter
+
+    ep = sim.tables["episodes"]
+    t = (ep["end_date"].fillna(FU) - ep["absence_start"]).dt.days
+    km = KaplanMeierFitter().fit(t, ep["end_date"].notna())
+    assert 60 <= km.median_survival_time_ <= 120
+    assert 0.30 <= float(km.predict(91)) <= 0.55
+    reasons = ep["end_reason"].value_counts()
+    assert {"exemption_5a", "moved", "aged_out", "returned_partial"} <= set(reasons.index)
+    assert ep["end_date"].isna().mean() > 0.05  # administrative censoring
+    assert ep.groupby("pupil_id").size().max() >= 2  # relapses
+
+
+def test_dates_are_consistent(sim):
+    ep = sim.tables["episodes"].set_index("episode_id")
+    iv = sim.tables["interventions"].join(ep[["reported_date", "absence_start"]],
+                                          on="episode_id")
+    started = iv[iv["start_date"].notna()]
+    assert (started["start_date"] > started["reported_date"]).all()
+    assert (started["referral_date"] <= started["start_date"]).all()
+    delay = (ep["reported_date"] - ep["absence_start"]).dt.days.dropna()
+    assert delay.between(0, 42).all() and ep["reported_date"].isna().any()
+    att = sim.tables["attendance"]
+    assert (att["attended_dayparts"] <= att["scheduled_dayparts"]).all()
+    assert (att["week_start"].dt.dayofweek == 0).all()
+    assert not att.duplicated(["pupil_id", "week_start"]).any()
+    fac = att[att["location"] == "facility"]
+    assert len(fac) > 0 and fac["scheduled_dayparts"].max() <= 4
+    assert len(att) / len(ep) < 30
+    for name, col in [("attendance", "week_start"), ("process_events", "event_date"),
+                      ("school_calendar", "date")]:
+        assert sim.tables[name][col].max() <= FU
+
+
+def test_school_calendar():
+    cal = S.school_calendar(dt.date(2024, 8, 1), dt.date(2025, 6, 30)).set_index("date")
+    assert cal.loc["2024-12-25", "reason"] == "public_holiday"
+    assert cal.loc["2025-04-21", "reason"] == "public_holiday"  # Easter Monday
+    assert cal.loc["2024-10-21", "reason"] == "holiday"  # autumn week 43
+    assert pd.Timestamp("2024-11-12") not in cal.index
+    assert (cal.index.dayofweek < 5).all()
+
+
+# ---------------------------------------------------------------- the truth
+def test_truth_contents(sim):
+    truth = sim.truth
+    assert truth["hazard_ratios"]["back_to_school"] == pytest.approx(1.5)
+    assert set(truth["beta"]) == set(truth["covariate_coding"]) == set(BETA)
+    tt = truth["target_trial"]
+    assert tt["n_draws"] >= 200_000
+    for tau in ("91", "182"):
+        r = tt["rmst"][tau]
+        assert r["difference"] == pytest.approx(
+            r["strategy_A_start_within_28d"] - r["strategy_B_no_start_within_28d"])
+        assert r["difference"] < 0 and r["difference_mc_se"] < 0.2
+    json.dumps(truth)  # serialisable
+
+
+def test_time_varying_cox_recovers_back_to_school_hr(big):
+    from lifelines import CoxTimeVaryingFitter
+
+    cp = counting_process(big.tables)
+    covs = [*BETA, *S.MAIN_INTERVENTIONS]
+    ctv = CoxTimeVaryingFitter()
+    ctv.fit(cp[[*covs, "episode_id", "start", "stop", "event", "swv_id"]],
+            id_col="episode_id", event_col="event", start_col="start", stop_col="stop",
+            strata=["swv_id"], show_progress=False)
+    row = ctv.summary.loc["back_to_school"]
+    true_hr = big.truth["hazard_ratios"]["back_to_school"]
+    assert row["exp(coef) lower 95%"] <= true_hr <= row["exp(coef) upper 95%"]
+    # and the covariates are on the stated coding
+    for name in ("need_psychiatric", "dreigend", "ses_score"):
+        lo, hi = ctv.summary.loc[name, ["coef lower 95%", "coef upper 95%"]]
+        assert lo <= BETA[name] <= hi
+
+
+def test_naive_ever_vs_never_comparison_is_biased(big):
+    from lifelines import CoxPHFitter
+
+    cov = episode_covariates(big.tables)
+    iv = big.tables["interventions"]
+    ever = set(iv.loc[iv["intervention_code"] == "back_to_school", "episode_id"])
+    birth = big.tables["pupils"].set_index("pupil_id").loc[cov["pupil_id"], "birth_month"]
+    rep = cov["reported_date"]
+    age_rep = _age_months(rep.fillna(FU), birth.reset_index(drop=True)) // 12
+    el = cov[cov["episode_type"].isin(["lrv", "absoluut_verzuim"]) & rep.notna()
+             & (age_rep >= 5) & (age_rep <= 14)].copy()
+    el["T"] = (el["end_date"].fillna(FU) - el["reported_date"]).dt.days
+    el["E"] = el["end_reason"].str.startswith("returned").astype(int)
+    el["bts"] = el["episode_id"].isin(ever).astype(int)
+    naive = CoxPHFitter().fit(el[["T", "E", "bts"]], "T", "E").summary.loc["bts"]
+    # truth: HR 1.5 (faster return); naive ever/never: immortal time + confounding
+    # by indication make Back to School look harmful
+    assert naive["exp(coef) upper 95%"] < 1.0 < np.exp(GAMMA["back_to_school"])
+
+
+def test_counting_process_matches_episodes(sim):
+    cp = counting_process(sim.tables)
+    ep = sim.tables["episodes"]
+    assert cp["event"].sum() == ep["end_reason"].str.startswith("returned").sum()
+    assert cp["episode_id"].nunique() == len(ep)
+    treated = cp[cp["back_to_school"] == 1]
+    assert (treated["start"] > 0).all()
+
+
+# ---------------------------------------------------------------- demo cohort
+def test_demo_cohort_path_is_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv("THUISZIT_EVAL_CACHE", str(tmp_path))
+    path = demo_cohort_path()
+    assert path.parent == tmp_path and (path / "datapackage.json").exists()
+    stamp = (path / "episodes.csv").stat().st_mtime_ns
+    assert demo_cohort_path() == path
+    assert (path / "episodes.csv").stat().st_mtime_ns == stamp
+    meta = json.loads((path / "datapackage.json").read_text())["thuiszit"]
+    assert meta["seed"] == S.DEMO_SEED
+    assert demo_cohort_path(refresh=True) == path
