@@ -274,7 +274,7 @@ def school_calendar(first: dt.date, last: dt.date) -> pd.DataFrame:
 
     >>> cal = school_calendar(dt.date(2024, 12, 1), dt.date(2025, 1, 10))
     >>> cal["reason"].value_counts().to_dict()
-    {'holiday': 8, 'public_holiday': 2}
+    {'holiday': 7, 'public_holiday': 3}
     """
     days: dict[dt.date, str] = {}
 
