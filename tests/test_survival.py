@@ -6,6 +6,7 @@ here. Point estimates must agree to 1e-6 relative, standard errors and intervals
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -169,3 +170,83 @@ def test_aalen_johansen_point_estimates_match_cuminc(name, file, group):
         se_ij, se_gray = a["std_err"].to_numpy(), np.sqrt(rc["var"].to_numpy())
         ok = se_gray > 0
         assert np.all(np.abs(se_ij[ok] / se_gray[ok] - 1) < 0.1)
+
+
+# --------------------------------------------------------------------------- Cox
+def _ties_data() -> pd.DataFrame:
+    d = dataset("ties")
+    d["group_B"] = (d["group"] == "B").astype(float)
+    return d
+
+
+# (dataset, R model label) -> (data, cox_ph keyword arguments)
+COX_CASES = {
+    ("lung", "efron"): ("lung", dict(duration="time", event="status",
+                                     covariates=["age", "sex", "ph_ecog"])),
+    ("lung", "breslow"): ("lung", dict(duration="time", event="status",
+                                       covariates=["age", "sex", "ph_ecog"], ties="breslow")),
+    ("lung", "robust"): ("lung", dict(duration="time", event="status",
+                                      covariates=["age", "sex", "ph_ecog"], robust=True)),
+    ("lung", "cluster_inst"): ("lung", dict(duration="time", event="status",
+                                            covariates=["age", "sex", "ph_ecog"],
+                                            cluster="inst")),
+    ("veteran", "efron"): ("veteran", dict(duration="time", event="status",
+                                           covariates=["trt", "karno", "age"])),
+    ("veteran", "strata_celltype"): ("veteran", dict(duration="time", event="status",
+                                                     covariates=["trt", "karno", "age"],
+                                                     strata="celltype")),
+    ("ties", "efron"): ("ties", dict(duration="time", event="status",
+                                     covariates=["x", "group_B"])),
+    ("ties", "cluster"): ("ties", dict(duration="time", event="status",
+                                       covariates=["x", "group_B"], cluster="cluster")),
+    ("heart", "counting"): ("heart", dict(duration="stop", event="event", start="start",
+                                          covariates=["age", "year", "surgery", "transplant"])),
+    ("heart", "counting_cluster_id"): ("heart", dict(
+        duration="stop", event="event", start="start", cluster="id",
+        covariates=["age", "year", "surgery", "transplant"])),
+    # cause-specific hazards: the other event code is censored
+    ("mgus2", "cause_specific_1"): ("mgus2", dict(duration="time", event="status",
+                                                  covariates=["age", "male"])),
+    ("mgus2", "cause_specific_2"): ("mgus2", dict(duration="time", event="status",
+                                                  covariates=["age", "male"], event_code=2)),
+}
+
+
+@functools.cache
+def _cox(key):
+    file, kw = COX_CASES[key]
+    data = _ties_data() if file == "ties" else dataset(file)
+    return sv.cox_ph(data, **kw)
+
+
+@pytest.mark.parametrize("key", list(COX_CASES))
+def test_cox_matches_coxph(key):
+    name, model = key
+    r = ref("cox.csv").query("dataset == @name and model == @model").reset_index(drop=True)
+    fit = _cox(key)
+    t = fit.table
+    close(t["coef"], r["coef"], POINT)
+    close(t["se_model"], r["se"], SE)
+    if r["robust_se"].notna().all():
+        close(t["se_robust"], r["robust_se"], SE)
+        assert np.allclose(t["se"], t["se_robust"])
+    close(t["z"], r["z"], SE)
+    close(t["p"], r["p"], SE)
+    close(fit.loglik, r["loglik"].iloc[0], POINT)
+    assert fit.n == r["n"].iloc[0] and fit.n_events == r["nevent"].iloc[0]
+
+
+ZPH_KEYS = [("lung", "efron"), ("veteran", "efron"), ("veteran", "strata_celltype"),
+            ("ties", "efron"), ("heart", "counting")]
+
+
+@pytest.mark.parametrize("transform", ["km", "identity", "rank", "log"])
+@pytest.mark.parametrize("key", ZPH_KEYS)
+def test_zph_matches_cox_zph(key, transform):
+    name, model = key
+    r = ref("cox_zph.csv")
+    r = r[(r.dataset == name) & (r.model == model) & (r["transform"] == transform)]
+    z = _cox(key).zph(transform).table
+    assert list(z["df"]) == list(r["df"])
+    close(z["chisq"], r["chisq"], POINT)
+    close(z["p"], r["p"], POINT)

@@ -7,14 +7,18 @@ tidy ``.table`` and a ``summary()``; ``tests/r/reference_survival.R`` holds the 
 """
 
 from .competing import AalenJohansenResult, aalen_johansen
+from .cox import CoxResult, ZphResult, cox_ph
 from .km import KaplanMeierResult, kaplan_meier
 from .logrank import LogRankResult, logrank_test
 
 __all__ = [
     "AalenJohansenResult",
     "aalen_johansen",
+    "CoxResult",
     "KaplanMeierResult",
     "LogRankResult",
+    "ZphResult",
+    "cox_ph",
     "kaplan_meier",
     "logrank_test",
 ]
