@@ -727,6 +727,14 @@ def compute_truth(n_draws: int = TRUTH_DRAWS) -> dict[str, Any]:
             "strategy_B": "do not start Back to School within 28 days: initiation hazard "
                           "zero on [0, 28), natural initiation hazard after day 28",
             "grace_period_days": GRACE_DAYS,
+            "censoring_note": "exemptions and moving depend on support needs and living "
+                              "situation, so estimating this estimand needs inverse "
+                              "probability of censoring weights for them (given the "
+                              "baseline covariates) besides the clone-censoring weights; "
+                              "a CCW analysis with both reproduces these numbers (see "
+                              "tests/test_simulate.py::test_ccw_estimate_matches_target_"
+                              "trial_truth)",
+            "sign": "negative difference = shorter time home (faster return) under A",
             "estimand": "hypothetical: competing events (exemptions, moving, ageing out) "
                         "and administrative censoring removed, i.e. the return-time "
                         "distribution had no one been able to leave otherwise",
