@@ -8,6 +8,7 @@ tidy ``.table`` and a ``summary()``; ``tests/r/reference_survival.R`` holds the 
 
 from .competing import AalenJohansenResult, aalen_johansen
 from .cox import CoxResult, ZphResult, cox_ph
+from .finegray import FineGrayResult, fine_gray, finegray_expand
 from .km import KaplanMeierResult, kaplan_meier
 from .logrank import LogRankResult, logrank_test
 
@@ -15,10 +16,13 @@ __all__ = [
     "AalenJohansenResult",
     "aalen_johansen",
     "CoxResult",
+    "FineGrayResult",
     "KaplanMeierResult",
     "LogRankResult",
     "ZphResult",
     "cox_ph",
+    "fine_gray",
+    "finegray_expand",
     "kaplan_meier",
     "logrank_test",
 ]

@@ -127,15 +127,30 @@ def cox_terms(
 
 
 def newton_cox(start, stop, event, x, weights, strata, *, ties: str = "efron",
-               tol: float = 1e-10, max_iter: int = 50) -> np.ndarray:
-    """Newton–Raphson for the Cox model (used where lifelines has no option, e.g. Breslow)."""
-    beta = np.zeros(x.shape[1])
-    old = -np.inf
-    for _ in range(max_iter):
+               beta0: np.ndarray | None = None, max_iter: int = 100) -> np.ndarray:
+    """Newton–Raphson with step halving, as R's coxph (the log-likelihood is concave).
+
+    Stops when the relative change of the log-likelihood is below 1e-12 and the last
+    step is below 1e-10, tighter than coxph's default (eps = 1e-9).
+    """
+    beta = np.zeros(x.shape[1]) if beta0 is None else np.asarray(beta0, dtype=float)
+    with np.errstate(all="ignore"):
         t = cox_terms(start, stop, event, x, weights, strata, beta, ties=ties)
+    if not np.isfinite(t.loglik):
+        beta = np.zeros(x.shape[1])
+        t = cox_terms(start, stop, event, x, weights, strata, beta, ties=ties)
+    for _ in range(max_iter):
         step = np.linalg.solve(t.information, t.score)
+        for _half in range(30):
+            with np.errstate(all="ignore"):
+                new = cox_terms(start, stop, event, x, weights, strata, beta + step, ties=ties)
+            if np.isfinite(new.loglik) and new.loglik >= t.loglik - 1e-12 * abs(t.loglik):
+                break
+            step = step / 2
         beta = beta + step
-        if abs(t.loglik - old) <= tol * max(1.0, abs(t.loglik)) and np.max(np.abs(step)) < 1e-9:
+        done = (abs(new.loglik - t.loglik) <= 1e-12 * max(1.0, abs(t.loglik))
+                and np.max(np.abs(step)) < 1e-10)
+        t = new
+        if done:
             break
-        old = t.loglik
     return beta

@@ -148,10 +148,17 @@ def term_table(coef: np.ndarray, se_model: np.ndarray, se_robust: np.ndarray | N
 
 
 def fit_cox_arrays(start, stop, ev, x, weights, strata, cluster, *, robust: bool,
-                   ties: str, terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray,
-                                                           np.ndarray | None, float]:
-    """Coefficients (lifelines for Efron), model variance and optional sandwich variance."""
-    if ties == "efron":
+                   ties: str, terms: Sequence[str], beta: np.ndarray | None = None,
+                   own_solver: bool = False
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, float]:
+    """Coefficients (lifelines for Efron), model variance and optional sandwich variance.
+
+    With ``beta`` given the fit is skipped and only the variances are evaluated there;
+    ``own_solver`` skips lifelines (used for Fine–Gray data, see finegray.py).
+    """
+    if beta is not None:
+        pass
+    elif ties == "efron" and not own_solver:
         df = pd.DataFrame(x, columns=[f"x{k}" for k in range(x.shape[1])])
         df["_start"], df["_stop"], df["_event"] = start, stop, ev
         df["_w"], df["_strata"] = weights, strata
@@ -165,15 +172,10 @@ def fit_cox_arrays(start, stop, ev, x, weights, strata, cluster, *, robust: bool
                     **({} if has_strata else {"formula": " + ".join(df.columns[:x.shape[1]])}))
         beta = cph.params_.loc[[f"x{k}" for k in range(x.shape[1])]].to_numpy()
         # lifelines stops at a looser tolerance than R (eps = 1e-9 on the log-likelihood);
-        # a few Newton steps on the same Efron likelihood close the last digits
-        for _ in range(5):
-            t = cox_terms(start, stop, ev, x, weights, strata, beta, ties=ties)
-            step = np.linalg.solve(t.information, t.score)
-            beta = beta + step
-            if np.max(np.abs(step)) < 1e-12:
-                break
-    elif ties == "breslow":
-        beta = newton_cox(start, stop, ev, x, weights, strata, ties="breslow")
+        # Newton steps on the same Efron likelihood close the last digits
+        beta = newton_cox(start, stop, ev, x, weights, strata, ties="efron", beta0=beta)
+    elif ties in ("efron", "breslow"):
+        beta = newton_cox(start, stop, ev, x, weights, strata, ties=ties)
     else:
         raise ValueError(f"ties must be 'efron' or 'breslow', got {ties!r}")
     t = cox_terms(start, stop, ev, x, weights, strata, beta, ties=ties,
