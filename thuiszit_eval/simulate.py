@@ -92,7 +92,8 @@ Target-trial truth
     See :func:`compute_truth`: RMST at 91 and 182 days since the report under "start BtS
     within 28 days" vs "do not start within 28 days", with competing events and
     administrative censoring removed (hypothetical estimand), by Monte Carlo with common
-    random numbers on >= 200,000 eligible episodes.
+    random numbers on >= 200,000 eligible episodes. A clone-censor-weight analysis of a
+    simulated cohort reproduces it (``tests/test_simulate.py``).
 
 Messy mode (``messy_rate > 0``) injects export errors into the written files and lists
 each in ``injected_errors.csv``; independently of the rate, pupils and school_calendar are
@@ -841,7 +842,7 @@ def _build_tables(core: dict[str, Any], rng: np.random.Generator, cal: _Calendar
     }))
     proc_dates: dict[str, np.ndarray] = {}
     for code, prob in (("thuiszitterstafel", 0.25), ("agendapunt_4", 0.30)):
-        day = rep_abs + rng.integers(7, 61, m)
+        day = cal.next_school_day(rep_abs + rng.integers(7, 61, m))  # meetings on school days
         ok = (rep_abs >= 0) & (rng.random(m) < prob) & (day < last_day) & (day <= FU_DAY)
         proc_dates[code] = np.where(ok, day, -1)
         j = np.flatnonzero(ok)
