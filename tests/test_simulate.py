@@ -357,3 +357,14 @@ def test_ccw_estimate_matches_target_trial_truth():
     rmst = sim.truth["target_trial"]["rmst"]
     assert est[91] == pytest.approx(rmst["91"]["difference"], abs=1.0)
     assert est[182] == pytest.approx(rmst["182"]["difference"], abs=3.0)
+
+
+def test_counting_process_same_after_write_and_load(tmp_path):
+    folder = write_simulated_cohort(tmp_path, 600, seed=12, progress=False)
+    cohort = _load_cohort(folder)
+    loaded = counting_process({t: getattr(cohort, t) for t in
+                               ("pupils", "episodes", "interventions")}, cohort.follow_up_end)
+    direct = counting_process(simulate_cohort(600, seed=12, progress=False).tables)
+    cols = ["episode_id", "start", "stop", "event", *BETA, *S.MAIN_INTERVENTIONS]
+    pd.testing.assert_frame_equal(loaded[cols].reset_index(drop=True),
+                                  direct[cols].reset_index(drop=True), check_dtype=False)
