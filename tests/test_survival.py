@@ -292,3 +292,16 @@ def test_fine_gray_crr_method_matches_cmprsk_crr(name, cov):
     # crr's SE adds a term for estimating the censoring distribution: not reproduced;
     # the cluster-robust SE is within 1.5% of it on these data
     close(fit.table["se_cluster"], r["se_robust"], 0.015)
+
+
+def test_lifelines_time_varying_fitter_gives_the_same_coefficients():
+    # cox_ph fits (start, stop] data with its own Newton solver for speed; lifelines'
+    # CoxTimeVaryingFitter reaches the same (R's) estimates
+    from lifelines import CoxTimeVaryingFitter
+
+    h = dataset("heart")
+    cols = ["age", "year", "surgery", "transplant"]
+    ctv = CoxTimeVaryingFitter().fit(h[["id", "start", "stop", "event", *cols]], "event",
+                                     id_col="id", fit_options={"precision": 1e-12})
+    fit = _cox(("heart", "counting"))
+    close(ctv.params_.to_numpy(), fit.table["coef"], 1e-5)
