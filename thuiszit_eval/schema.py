@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa_arrow
+import pyarrow.compute as pc
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -207,11 +209,14 @@ def as_text(s: pd.Series) -> pd.Series:
         out = s.dt.strftime("%Y-%m-%d")
         return out.where(s.notna(), "")
     if s.dtype == object:
-        s = s.map(_cell_text)
+        # CSV columns are all text already: only mixed Excel/SPSS columns need the slow path.
+        if pd.api.types.infer_dtype(s, skipna=False) != "string":
+            s = s.map(_cell_text)
     else:
-        s = s.astype("string").fillna("").astype(object)
+        s = s.astype("string").fillna("")
         s = s.str.replace(r"\.0$", "", regex=True)  # 3.0 from a float column means 3
-    return s.astype(str).str.strip()
+    # Arrow strings: vectorised strip and regex, several times faster on millions of rows.
+    return s.astype("string[pyarrow]").fillna("").str.strip()
 
 
 def _cell_text(v: Any) -> str:
@@ -248,6 +253,20 @@ def parse_yearmonth(text: pd.Series) -> pd.Series:
     return out
 
 
+_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+
+
+def _to_number(text: pd.Series) -> pd.Series:
+    """Text to float (NaN where not a number), vectorised in Arrow: pandas' to_numeric
+    takes seconds on the millions of attendance rows."""
+    if text.str.contains(",", regex=False).any():
+        text = text.str.replace(",", ".", regex=False)  # Dutch decimal comma: 2,5
+    arr = pa_arrow.array(text.astype("string[pyarrow]").array)
+    ok = pc.match_substring_regex(arr, _NUMBER)
+    num = pc.cast(pc.if_else(ok, arr, pa_arrow.scalar(None, pa_arrow.string())), pa_arrow.float64())
+    return pd.Series(num.to_numpy(zero_copy_only=False), index=text.index, dtype=float)
+
+
 def parse_field(text: pd.Series, spec: FieldSpec) -> tuple[pd.Series, pd.Series]:
     """Typed values and a mask of cells whose text could not be read as ``spec.type``."""
     present = text != ""
@@ -256,8 +275,7 @@ def parse_field(text: pd.Series, spec: FieldSpec) -> tuple[pd.Series, pd.Series]
     elif spec.type == "yearmonth":
         val = parse_yearmonth(text)
     elif spec.type in ("integer", "number"):
-        # Dutch exports write decimals with a comma: 2,5 dayparts.
-        num = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
+        num = _to_number(text)
         if spec.type == "integer":
             val = num.where(num.isna() | (num == np.round(num)), np.nan).astype("Int64")
         else:
@@ -268,7 +286,7 @@ def parse_field(text: pd.Series, spec: FieldSpec) -> tuple[pd.Series, pd.Series]
         val[low.isin(_TRUE)] = True
         val[low.isin(_FALSE)] = False
     else:
-        val = text.where(present, None)
+        val = text.astype(object).where(present, None)
     bad = present & pd.isna(val)
     return val, bad
 
