@@ -126,24 +126,25 @@ def cox_terms(
     return CoxTerms(loglik, u, imat, res, zu, zi)
 
 
-def newton_cox(start, stop, event, x, weights, strata, *, ties: str = "efron",
-               beta0: np.ndarray | None = None, max_iter: int = 100) -> np.ndarray:
+def newton(terms, p: int, beta0: np.ndarray | None = None, max_iter: int = 100
+           ) -> np.ndarray:
     """Newton–Raphson with step halving, as R's coxph (the log-likelihood is concave).
 
+    ``terms(beta)`` returns an object with ``loglik``, ``score`` and ``information``.
     Stops when the relative change of the log-likelihood is below 1e-12 and the last
     step is below 1e-10, tighter than coxph's default (eps = 1e-9).
     """
-    beta = np.zeros(x.shape[1]) if beta0 is None else np.asarray(beta0, dtype=float)
+    beta = np.zeros(p) if beta0 is None else np.asarray(beta0, dtype=float)
     with np.errstate(all="ignore"):
-        t = cox_terms(start, stop, event, x, weights, strata, beta, ties=ties)
+        t = terms(beta)
     if not np.isfinite(t.loglik):
-        beta = np.zeros(x.shape[1])
-        t = cox_terms(start, stop, event, x, weights, strata, beta, ties=ties)
+        beta = np.zeros(p)
+        t = terms(beta)
     for _ in range(max_iter):
         step = np.linalg.solve(t.information, t.score)
         for _half in range(30):
             with np.errstate(all="ignore"):
-                new = cox_terms(start, stop, event, x, weights, strata, beta + step, ties=ties)
+                new = terms(beta + step)
             if np.isfinite(new.loglik) and new.loglik >= t.loglik - 1e-12 * abs(t.loglik):
                 break
             step = step / 2
@@ -154,3 +155,10 @@ def newton_cox(start, stop, event, x, weights, strata, *, ties: str = "efron",
         if done:
             break
     return beta
+
+
+def newton_cox(start, stop, event, x, weights, strata, *, ties: str = "efron",
+               beta0: np.ndarray | None = None) -> np.ndarray:
+    """Cox model coefficients by :func:`newton` on :func:`cox_terms`."""
+    return newton(lambda b: cox_terms(start, stop, event, x, weights, strata, b, ties=ties),
+                  x.shape[1], beta0)

@@ -24,9 +24,41 @@ import numpy as np
 import pandas as pd
 
 from ._common import check_columns, survival_arrays
-from .cox import fit_cox_arrays, term_table
+from ._coxcore import _rev_sum_at, newton
+from .cox import term_table
 
 FG_VARIANCES = ("cluster", "robust", "model")
+
+
+def _censoring_cuts(t: np.ndarray, st: np.ndarray, event_code: int, censoring_ties: str):
+    """Censoring KM cut points as R finegray: (zero, ct2, cp2, kept, j0).
+
+    ct2: censoring times plus the last time; cp2[j]: G on (ct2[j-1], ct2[j]] (cp2[0] = 1);
+    kept: interval indices holding an event of interest; j0: per row, the first cut at or
+    after its exit time.
+    """
+    n = len(t)
+    zero = 0.0 if t.min() > 0 else 2 * t.min() - 1
+    utime = np.unique(np.concatenate([[zero], t]))
+    # position of each time (1-based, as findInterval); with R's convention events move
+    # 0.2 before censorings at the same time so the censoring KM counts them as gone
+    pos = np.searchsorted(utime, t) + 1.0
+    if censoring_ties not in ("survival", "cmprsk"):
+        raise ValueError(f"censoring_ties must be 'survival' or 'cmprsk', got {censoring_ties!r}")
+    newstop = pos - 0.2 * (st != 0) if censoring_ties == "survival" else pos
+    cpos = np.unique(pos[st == 0])
+    ns = np.sort(newstop)
+    n_risk = n - np.searchsorted(ns, cpos, side="left")
+    n_cens = np.bincount(np.searchsorted(cpos, pos[st == 0]), minlength=len(cpos))
+    gsurv = np.cumprod(1 - n_cens / n_risk)
+    ct2 = np.concatenate([utime[cpos.astype(int) - 1], [t.max()]])
+    cp2 = np.concatenate([[1.0], gsurv])
+    etimes = np.unique(t[st == event_code])
+    # intervals (ct2[j-1], ct2[j]] that contain an event of interest are kept
+    kept = np.unique(np.searchsorted(ct2, etimes, side="left"))
+    kept = kept[kept >= 1]
+    j0 = np.searchsorted(ct2, t, side="left")
+    return zero, ct2, cp2, kept, j0
 
 
 def finegray_expand(
@@ -58,27 +90,8 @@ def finegray_expand(
     check_columns(data, [duration, event])
     t, st = survival_arrays(data, duration, event)
     n = len(t)
-    zero = 0.0 if t.min() > 0 else 2 * t.min() - 1
-    utime = np.unique(np.concatenate([[zero], t]))
-    # position of each time (1-based, as findInterval); events move 0.2 before censorings
-    # at the same time so that the censoring KM counts them as already gone
-    pos = np.searchsorted(utime, t) + 1.0
-    if censoring_ties not in ("survival", "cmprsk"):
-        raise ValueError(f"censoring_ties must be 'survival' or 'cmprsk', got {censoring_ties!r}")
-    newstop = pos - 0.2 * (st != 0) if censoring_ties == "survival" else pos
-    cpos = np.unique(pos[st == 0])
-    ns = np.sort(newstop)
-    n_risk = n - np.searchsorted(ns, cpos, side="left")
-    n_cens = np.bincount(np.searchsorted(cpos, pos[st == 0]), minlength=len(cpos))
-    gsurv = np.cumprod(1 - n_cens / n_risk)
-    ct2 = np.concatenate([utime[cpos.astype(int) - 1], [t.max()]])
-    cp2 = np.concatenate([[1.0], gsurv])
-    etimes = np.unique(t[st == event_code])
-    # intervals (ct2[j-1], ct2[j]] that contain an event of interest are kept
-    kept = np.unique(np.searchsorted(ct2, etimes, side="left"))
-    kept = kept[kept >= 1]
+    zero, ct2, cp2, kept, j0 = _censoring_cuts(t, st, event_code, censoring_ties)
     expand = (st != 0) & (st != event_code)
-    j0 = np.searchsorted(ct2, t, side="left")  # first cut at or after the exit time
     fgstop = np.where(expand, ct2[np.minimum(j0, len(ct2) - 1)], t)
     tempwt = cp2[np.minimum(j0, len(cp2) - 1)]
     n_extra = np.where(expand, len(kept) - np.searchsorted(kept, j0, side="right"), 0)
@@ -98,6 +111,126 @@ def finegray_expand(
     out = data.iloc[pieces["fgrow"].to_numpy()].reset_index(drop=True)
     for col in ("fgstart", "fgstop", "fgstatus", "fgwt", "fgrow"):
         out[col] = pieces[col].to_numpy()
+    return out
+
+
+@dataclass
+class _FGTerms:
+    loglik: float
+    score: np.ndarray
+    information: np.ndarray
+    resid_subject: np.ndarray | None = None  # Σ over an episode's pieces of w·(score resid)
+    rr_pieces: np.ndarray | None = None  # Σ over all pieces of (w·r)(w·r)ᵀ
+
+
+def _fg_terms(t, st, x, beta, cuts, *, event_code: int, ties: str, resid: bool = False
+              ) -> _FGTerms:
+    """Weighted Cox pieces of the expanded Fine–Gray data, without expanding.
+
+    An episode with a competing event at T_i is in the risk set at an event time t > T_i
+    with weight G(c_J)/G(c_j0) (J, j0: the censoring intervals of t and T_i), which
+    factorises, so every risk-set sum is a plain sum over episodes with T ≥ t plus
+    cp2[J(t)] · (a cumulative sum over competing episodes with T < t). Identical to the
+    weighted coxph on ``finegray_expand``'s rows, in O(n log n) memory and time.
+    """
+    _, ct2, cp2, _, j0 = cuts
+    n, p = x.shape
+    x = x - x.mean(axis=0)
+    eta = x @ beta
+    r = np.exp(eta)
+    comp = (st != 0) & (st != event_code)
+    dead = np.flatnonzero(st == event_code)
+    dead = dead[np.argsort(t[dead], kind="stable")]
+    ut, di, dcount = np.unique(t[dead], return_inverse=True, return_counts=True)
+    nd = len(ut)
+    jt = np.searchsorted(ct2, ut, side="left")  # censoring interval of each event time
+    fac = cp2[jt]
+    rx = r[:, None] * x
+    rxx = rx[:, :, None] * x[:, None, :]
+    order = np.argsort(t, kind="stable")
+    ts = t[order]
+    ci = np.flatnonzero(comp)
+    ci = ci[np.argsort(t[ci], kind="stable")]
+    tc = t[ci]
+    q = 1 / cp2[j0[ci]]
+    n_before = np.searchsorted(tc, ut, side="left")  # competing episodes with T < t
+
+    def risk(v: np.ndarray) -> np.ndarray:
+        at = _rev_sum_at(ts, v[order], ut)
+        cc = np.concatenate([np.zeros((1, *v.shape[1:])),
+                             np.cumsum(v[ci] * q.reshape(-1, *([1] * (v.ndim - 1))), axis=0)])
+        return at + fac.reshape(-1, *([1] * (v.ndim - 1))) * cc[n_before]
+
+    s0, s1, s2 = risk(r), risk(rx), risk(rxx)
+    d_r = np.bincount(di, weights=r[dead], minlength=nd)
+    d_rx = np.zeros((nd, p))
+    np.add.at(d_rx, di, rx[dead])
+    d_rxx = np.zeros((nd, p, p))
+    np.add.at(d_rxx, di, rxx[dead])
+    first = np.concatenate([[0], np.cumsum(dcount)[:-1]])
+    j = np.arange(len(dead)) - np.repeat(first, dcount)
+    frac = j / dcount[di] if ties == "efron" else np.zeros(len(dead))
+    den = s0[di] - frac * d_r[di]
+    xbar = (s1[di] - frac[:, None] * d_rx[di]) / den[:, None]
+    vmat = ((s2[di] - frac[:, None, None] * d_rxx[di]) / den[:, None, None]
+            - xbar[:, :, None] * xbar[:, None, :])
+    loglik = float(eta[dead].sum() - np.log(den).sum())
+    score = x[dead].sum(axis=0) - xbar.sum(axis=0)
+    info = vmat.sum(axis=0)
+    out = _FGTerms(loglik, score, info)
+    if not resid:
+        return out
+    haz = 1 / den
+    h = np.bincount(di, weights=haz, minlength=nd)
+    g = np.zeros((nd, p))
+    np.add.at(g, di, haz[:, None] * xbar)
+    h2 = np.bincount(di, weights=(1 - frac) * haz, minlength=nd)
+    g2 = np.zeros((nd, p))
+    np.add.at(g2, di, ((1 - frac) * haz)[:, None] * xbar)
+    xmean = np.zeros((nd, p))
+    np.add.at(xmean, di, xbar / dcount[di, None])
+
+    def cum(v):  # cumulative over event times, with a leading 0
+        return np.concatenate([np.zeros((1, *v.shape[1:])), np.cumsum(v, axis=0)])
+
+    ch, cg = cum(h), cum(g)
+    chw, cgw = cum(fac * h), cum(fac[:, None] * g)
+    k_t = np.searchsorted(ut, t, side="right")  # event times <= T_i
+    # weight-1 part: event times up to T_i (for competing episodes up to ct2[j0] is the
+    # same set of event times except those in (T_i, ct2[j0]], which also have weight 1)
+    k_end = np.where(comp, np.searchsorted(ut, ct2[np.minimum(j0, len(ct2) - 1)],
+                                            side="right"), k_t)
+    res0 = -r[:, None] * (x * ch[k_end][:, None] - cg[k_end])
+    pos = np.searchsorted(np.arange(n), dead)
+    res0[pos] += x[dead] - xmean[di] - r[dead, None] * (
+        x[dead] * (h2 - h)[di, None] - (g2 - g)[di])
+    # pieces after the first for competing episodes: weight cp2[J]/cp2[j0]
+    wq = 1 / cp2[j0]
+    tail = -(r * wq)[:, None] * (x * (chw[-1] - chw[k_end])[:, None] - (cgw[-1] - cgw[k_end]))
+    tail[~comp] = 0
+    out.resid_subject = res0 + tail
+    # per-piece sum of squares: pieces are the first piece plus one per interval j > j0
+    nj = len(ct2)
+    hj = np.bincount(jt, weights=h, minlength=nj)
+    gj = np.zeros((nj, p))
+    np.add.at(gj, jt, g)
+    a = cp2**2 * hj**2
+    b = (cp2**2 * hj)[:, None] * gj
+    c = cp2[:, None, None] ** 2 * gj[:, :, None] * gj[:, None, :]
+
+    def suffix(v):  # Σ over intervals > j
+        cs = np.cumsum(v[::-1], axis=0)[::-1]
+        return np.concatenate([cs[1:], np.zeros((1, *v.shape[1:]))])
+
+    sa, sb, sc = suffix(a), suffix(b), suffix(c)
+    jc = j0[ci]
+    e2 = (r[ci] * wq[ci]) ** 2
+    xc = x[ci]
+    m = (np.einsum("i,i,ij,ik->jk", e2, sa[jc], xc, xc)
+         - np.einsum("i,ij,ik->jk", e2, xc, sb[jc])
+         - np.einsum("i,ij,ik->jk", e2, sb[jc], xc)
+         + np.einsum("i,ijk->jk", e2, sc[jc]))
+    out.rr_pieces = res0.T @ res0 + m
     return out
 
 
@@ -181,23 +314,28 @@ def fine_gray(
         covariates = [c for c in data.columns if c not in {duration, event}]
     covariates = list(covariates)
     check_columns(data, [duration, event, *covariates])
-    ex = finegray_expand(data[[duration, event, *covariates]], duration, event,
-                         event_code=event_code,
-                         censoring_ties="survival" if method == "finegray" else "cmprsk")
+    t, st = survival_arrays(data, duration, event)
     try:
-        x = ex[covariates].to_numpy(dtype=float)
+        x = data[covariates].to_numpy(dtype=float)
     except ValueError as err:
         raise TypeError(f"covariates must be numeric; make dummy columns first ({err})") from err
-    start, stop = ex["fgstart"].to_numpy(float), ex["fgstop"].to_numpy(float)
-    ev, w = ex["fgstatus"].to_numpy(int), ex["fgwt"].to_numpy(float)
-    strata = np.zeros(len(ex), dtype=int)
-    # own Newton solver: lifelines' CoxPHFitter(entry_col=, weights_col=) does not reach
-    # R's solution on these data (pbc: wrong signs), so it is not used here
-    beta, v, v_row, ll = fit_cox_arrays(start, stop, ev, x, w, strata, None, robust=True,
-                                        ties=ties, terms=covariates, own_solver=True)
-    _, _, v_cl, _ = fit_cox_arrays(start, stop, ev, x, w, strata, ex["fgrow"].to_numpy(),
-                                   robust=True, ties=ties, terms=covariates,
-                                   beta=beta)
+    cuts = _censoring_cuts(t, st, event_code,
+                           "survival" if method == "finegray" else "cmprsk")
+    # own Newton solver on the un-expanded risk sets (see _fg_terms); lifelines'
+    # CoxPHFitter(entry_col=, weights_col=) on the expanded rows does not reach R's
+    # solution on the pbc data and would need the (possibly huge) expansion
+    beta = newton(lambda b: _fg_terms(t, st, x, b, cuts, event_code=event_code, ties=ties),
+                  x.shape[1])
+    ft = _fg_terms(t, st, x, beta, cuts, event_code=event_code, ties=ties, resid=True)
+    v = np.linalg.inv(ft.information)
+    dfb = ft.resid_subject @ v
+    v_cl = dfb.T @ dfb
+    v_row = v @ ft.rr_pieces @ v
+    ll = ft.loglik
+    n_events = int((st == event_code).sum())
+    _, ct2, _, kept, j0 = cuts
+    comp = (st != 0) & (st != event_code)
+    n_expanded = int(len(t) + np.sum(len(kept) - np.searchsorted(kept, j0[comp], "right")))
     se = {"model": np.sqrt(np.diag(v)), "robust": np.sqrt(np.diag(v_row)),
           "cluster": np.sqrt(np.diag(v_cl))}
     table = term_table(beta, se["model"], se[variance], covariates, conf_level)
@@ -205,6 +343,6 @@ def fine_gray(
     table.insert(5, "se_robust", se["robust"])
     table.insert(6, "se_cluster", se["cluster"])
     return FineGrayResult(
-        table=table, n=len(data), n_events=int(ev.sum()), n_expanded=len(ex),
+        table=table, n=len(data), n_events=n_events, n_expanded=n_expanded,
         event_code=event_code, variance=variance, method=method, conf_level=conf_level, loglik=ll,
     )
