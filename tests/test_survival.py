@@ -305,3 +305,80 @@ def test_lifelines_time_varying_fitter_gives_the_same_coefficients():
                                      id_col="id", fit_options={"precision": 1e-12})
     fit = _cox(("heart", "counting"))
     close(ctv.params_.to_numpy(), fit.table["coef"], 1e-5)
+
+
+def _random_competing(n: int, seed: int, rounding: float = 1.0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x1 = rng.normal(size=n)
+    x2 = rng.integers(0, 2, n).astype(float)
+    t1 = rng.exponential(100 * np.exp(-0.4 * x1))
+    t2 = rng.exponential(200, n)
+    c = rng.uniform(0, 300, n)
+    dur = np.ceil(np.minimum.reduce([t1, t2, c]) / rounding) * rounding
+    ev = np.select([t1 <= np.minimum(t2, c), t2 <= c], [1, 2], 0)
+    return pd.DataFrame({"duration": dur, "event": ev, "x1": x1, "x2": x2,
+                         "cl": rng.integers(0, 20, n)})
+
+
+@pytest.mark.parametrize("method", ["finegray", "crr"])
+def test_fine_gray_without_expansion_equals_weighted_cox_on_expanded_rows(method):
+    df = _random_competing(400, 7, rounding=5.0)  # heavy ties between all event types
+    fit = sv.fine_gray(df, covariates=["x1", "x2"], method=method)
+    ex = sv.finegray_expand(df, censoring_ties="survival" if method == "finegray"
+                            else "cmprsk")
+    ties = "efron" if method == "finegray" else "breslow"
+    kw = dict(duration="fgstop", event="fgstatus", start="fgstart", weights="fgwt",
+              covariates=["x1", "x2"], ties=ties)
+    by_row = sv.cox_ph(ex.assign(row=np.arange(len(ex))), cluster="row", **kw)
+    by_ep = sv.cox_ph(ex, cluster="fgrow", **kw)
+    close(fit.table["coef"], by_row.table["coef"], 1e-8)
+    close(fit.table["se_model"], by_row.table["se_model"], 1e-8)
+    close(fit.table["se_robust"], by_row.table["se_robust"], 1e-8)
+    close(fit.table["se_cluster"], by_ep.table["se_robust"], 1e-8)
+    assert fit.n_expanded == len(ex)
+
+
+# --------------------------------------------------------------------------- scale, input
+def test_100k_episodes_run_in_seconds():
+    import time
+
+    df = _random_competing(100_000, 1)
+    t0 = time.perf_counter()
+    km = sv.kaplan_meier(df, group="x2")
+    km.quantiles(), km.at_times(), km.rmst(182), km.rmst_difference(182)
+    sv.logrank_test(df, group="x2")
+    sv.aalen_johansen(df, group="x2")
+    cox = sv.cox_ph(df, covariates=["x1", "x2"], cluster="cl")
+    cox.zph()
+    sv.fine_gray(df, covariates=["x1", "x2"])
+    assert time.perf_counter() - t0 < 20
+
+
+def test_summaries_are_readable_text():
+    d = dataset("mgus2")
+    texts = [sv.kaplan_meier(d, "time", "status", "male").summary(),
+             sv.logrank_test(d, "time", "status", "male").summary(),
+             sv.aalen_johansen(d, "time", "status").summary(),
+             sv.cox_ph(d, "time", "status", ["age", "male"]).summary(),
+             sv.cox_ph(d, "time", "status", ["age", "male"]).zph().summary(),
+             sv.fine_gray(d, "time", "status", ["age", "male"]).summary()]
+    for text in texts:
+        assert isinstance(text, str) and len(text.splitlines()) >= 3
+
+
+def test_bad_input_gives_readable_errors():
+    d = dataset("ties")
+    with pytest.raises(KeyError, match="'dur' not found"):
+        sv.kaplan_meier(d, "dur", "status")
+    with pytest.raises(ValueError, match="negative durations"):
+        sv.kaplan_meier(d.assign(time=-d["time"]), "time", "status")
+    with pytest.raises(ValueError, match="integer codes"):
+        sv.aalen_johansen(d.assign(status=d["status"] + 0.5), "time", "status")
+    with pytest.raises(ValueError, match="missing value"):
+        sv.logrank_test(d.assign(group=d["group"].where(d.id > 2)), "time", "status", "group")
+    with pytest.raises(TypeError, match="numeric"):
+        sv.cox_ph(d, "time", "status", ["group"])
+    with pytest.raises(ValueError, match="conf_type"):
+        sv.kaplan_meier(d, "time", "status", conf_type="arcsine")
+    with pytest.raises(ValueError, match="start must be < stop"):
+        sv.cox_ph(d.assign(s=d["time"]), "time", "status", ["x"], start="s")

@@ -1,10 +1,13 @@
 """Fine–Gray subdistribution hazards, built as R ``survival::finegray`` + weighted ``coxph``.
 
-lifelines has no Fine–Gray model. As in R, the data are expanded: an episode that ends in
-a competing event stays in the risk set after its event time, in pieces cut at the
+lifelines has no Fine–Gray model. In R the data are expanded: an episode that ends in a
+competing event stays in the risk set after its event time, in pieces cut at the
 censoring times, with weight G(t)/G(T_i) (G = Kaplan–Meier of the censoring
-distribution). The subdistribution hazard model is then a weighted Cox model on the
-(fgstart, fgstop] pieces with Efron ties.
+distribution), and the subdistribution hazard model is a weighted Cox model on the
+(fgstart, fgstop] pieces with Efron ties. :func:`finegray_expand` builds that table;
+:func:`fine_gray` computes the same weighted Cox model without building it (the weights
+factorise, see ``_fg_terms``), because the expansion grows as n × censoring times
+(12.5 million rows for 100,000 episodes with daily times).
 
 Equality with R: :func:`finegray_expand` reproduces ``finegray()`` row for row (the
 "events before censorings at tied times" convention and the pruning of intervals without
