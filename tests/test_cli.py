@@ -59,3 +59,25 @@ def test_every_coded_field_has_a_code_list_with_the_four_columns():
                 cl = codelist(f.codelist)
                 assert list(cl.columns) == ["code", "label_nl", "label_en", "description"]
                 assert cl.code.is_unique and (cl != "").all().all()
+
+
+def test_pseudonymise_command(tmp_path, capsys):
+    raw, out, key = tmp_path / "raw", tmp_path / "out", tmp_path / "secret" / "k.key"
+    raw.mkdir()
+    key.parent.mkdir()
+    (raw / "pupils.csv").write_bytes(
+        "leerling_id;achternaam;bsn;geboortedatum\n"
+        "1001;Testkind Zoë;111222333;14-03-2014\n".encode("cp1252")
+    )
+    assert main(["pseudonymise", str(raw), str(out), "--key-file", str(key)]) == 0
+    written = (out / "pupils.csv").read_text(encoding="utf-8")
+    header = written.splitlines()[0].split(",")
+    assert "pupil_id" in header and "birth_month" in header
+    assert "111222333" not in written and "Zo" not in written and "1001" not in written
+    assert "2014-03" in written and key.exists()
+
+
+def test_simulate_command_writes_a_valid_cohort(tmp_path):
+    out = tmp_path / "sim"
+    assert main(["simulate", "--pupils", "200", "--seed", "5", "--out", str(out), "--quiet"]) == 0
+    assert main(["validate", str(out)]) == 0
