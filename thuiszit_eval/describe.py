@@ -24,12 +24,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from .cohort import Cohort
-from .schema import labels
+from .schema import codes, labels
 
 __all__ = [
     "AGE_BANDS",
@@ -104,7 +105,8 @@ def age_in_years(birth_month: pd.Series, date: pd.Series) -> pd.Series:
 def age_band(age: pd.Series) -> pd.Series:
     """Age band (``5-8``, ``9-12``, ``13-14``, ``15-16``, ``17-18``, else ``other``).
 
-    Bands are on completed years (``floor(age)``); a missing age gives ``other``.
+    Bands are on completed years (``floor(age)``); a missing age gives ``other``. The result
+    is a categorical in band order, so tables and figures list the bands young to old.
 
     Example:
         >>> age_band(pd.Series([4.9, 5.0, 8.99, 12.5, 14.0, 18.9, 19.0])).tolist()
@@ -114,7 +116,8 @@ def age_band(age: pd.Series) -> pd.Series:
     out = np.full(len(age), "other", dtype=object)
     for name, lo, hi in AGE_BANDS:
         out[(years >= lo) & (years <= hi)] = name
-    return pd.Series(out, index=age.index, dtype=object)
+    order = [name for name, _, _ in AGE_BANDS] + ["other"]
+    return pd.Series(pd.Categorical(out, categories=order), index=age.index)
 
 
 def main_intervention(
@@ -186,7 +189,9 @@ def episode_table(cohort: Cohort) -> pd.DataFrame:
     ep = ep.drop(columns="birth_month")
     ep["ongoing"] = ep["end_date"].isna() | (ep["end_date"] > cohort.follow_up_end)
     reason = ep["end_reason"].astype(object).where(ep["end_reason"].notna(), "unknown")
-    ep["end_status"] = reason.where(~ep["ongoing"], ONGOING)
+    status = reason.where(~ep["ongoing"], ONGOING)
+    order = [*codes("end_reason"), ONGOING]
+    ep["end_status"] = pd.Categorical(status, categories=order + sorted(set(status) - set(order)))
     main = main_intervention(cohort.episodes, cohort.interventions)
     ep = ep.merge(main, on="episode_id", how="left")
     ep["days_to_report"] = (ep["reported_date"] - ep["absence_start"]).dt.days
@@ -296,7 +301,7 @@ def table_one(
             levels = ["yes", "no"]
         else:
             text = col.astype(object).where(col.notna(), "missing").astype(str)
-            levels = sorted(text.unique())
+            levels = _levels(col, text)
         counts = pd.crosstab(text, episodes[by]).reindex(index=levels, columns=order, fill_value=0)
         for lev in levels:
             for g in order:
@@ -314,6 +319,15 @@ def table_one(
     out = pd.DataFrame(rows, columns=["variable", "level", "kind", "group", "n", "value", "sd"])
     out["smd"] = _smds(out, reference)
     return out
+
+
+def _levels(col: pd.Series, text: pd.Series) -> list[str]:
+    """Levels present in the data: in category order for a categorical, else sorted."""
+    present = set(text.unique())
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        order = [str(c) for c in col.cat.categories] + ["missing"]
+        return [lev for lev in order if lev in present]
+    return sorted(present)
 
 
 def _smds(t: pd.DataFrame, reference: str) -> pd.Series:
@@ -535,11 +549,11 @@ def counts_table(episodes: pd.DataFrame, row: str, col: str | None = None) -> pd
     """
     data = episodes.assign(_all="all")
     col = col or "_all"
-    r = data[row].astype(object).where(data[row].notna(), "missing")
-    ct = pd.crosstab(r, data[col])
+    r = data[row].astype(object).where(data[row].notna(), "missing").astype(str)
+    ct = pd.crosstab(r, data[col]).reindex(_levels(data[row], r))
     tidy = ct.stack().rename("n").reset_index()
     tidy.columns = [row, col, "n"]
-    tidy = tidy[[col, row, "n"]].sort_values([col, row], kind="mergesort")
+    tidy = tidy[[col, row, "n"]].sort_values(col, kind="mergesort")
     tidy["pct"] = 100.0 * tidy["n"] / tidy.groupby(col)["n"].transform("sum")
     if col == "_all":
         tidy = tidy.drop(columns="_all")
@@ -625,12 +639,12 @@ def bar_shares(
     pivot = pivot.reindex(
         index=list(dict.fromkeys(s[row]))[::-1], columns=list(dict.fromkeys(s[col]))
     )
-    fig = Figure(figsize=(8, 0.45 * len(pivot) * max(1, len(pivot.columns)) ** 0.5 + 1.5))
-    ax = fig.subplots()
+    fig, ax = plt.subplots(figsize=(8, 0.35 * len(pivot) * len(pivot.columns) ** 0.5 + 1.8))
     pivot.plot.barh(ax=ax, width=0.8)
     ax.set_xlabel(f"% of episodes (cells with fewer than {min_cell} episodes not shown)")
     ax.set_ylabel("")
     ax.set_title(title)
-    ax.legend(title=None, fontsize="small", loc="lower right")
+    handles, names = ax.get_legend_handles_labels()
+    ax.legend(handles[::-1], names[::-1], title=None, fontsize="small", loc="lower right")
     fig.tight_layout()
     return fig
