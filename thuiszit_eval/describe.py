@@ -478,7 +478,9 @@ def wide(
         out["level"] = [
             _level_label(v, lev, lang) for v, lev in zip(out["variable"], out["level"], strict=True)
         ]
-        out["variable"] = out["variable"].map(lambda v: VARIABLE_LABELS.get(v, v))
+        out["variable"] = out["variable"].map(
+            lambda v: "support need" if v.startswith("need_") else VARIABLE_LABELS.get(v, v)
+        )
     return out
 
 
