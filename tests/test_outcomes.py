@@ -130,6 +130,7 @@ def test_origin_referral_and_intervention_start(cohort: Cohort) -> None:
 def test_horizon_censors(cohort: Cohort) -> None:
     st = survival_table(cohort, OutcomeDefinition(horizon_days=90))
     assert row(st, "E0001a") == (90.0, 0)
+    assert st.data.set_index("episode_id").loc["E0001a", "stop_date"] == pd.Timestamp("2023-04-09")
     assert row(st, "E0003a") == (84.0, 1)
     assert st.data["duration"].max() == 90
 
@@ -143,6 +144,8 @@ def test_school_days_vs_hand_count(cohort: Cohort) -> None:
     # horizon in school days
     hz = survival_table(cohort, OutcomeDefinition(time_scale="school_days", horizon_days=60))
     assert row(hz, "E0001a") == (60.0, 0)
+    # 60 weekdays after Monday 2023-01-09 is Monday 2023-04-03
+    assert hz.data.set_index("episode_id").loc["E0001a", "stop_date"] == pd.Timestamp("2023-04-03")
 
 
 def test_same_day_and_exclusions(cohort: Cohort) -> None:
@@ -196,7 +199,7 @@ def test_group_and_summary(cohort: Cohort) -> None:
     assert d.loc["E0014a", "intervention"] == "agendapunt_4"  # 'other' has no start date
     s = st.summary()
     assert s["n"].sum() == 15 and "intervention" in s
-    assert "SurvivalTable 15 episodes" in repr(st)
+    assert "SurvivalTable example-cohort: 15 episodes" in repr(st)
     assert "swv_id" in survival_table(cohort, group="swv_id").data
     with pytest.raises(ValueError, match="not a covariate"):
         survival_table(cohort, group="shoe_size")

@@ -242,13 +242,16 @@ class SurvivalTable:
 
     ``data`` columns: episode_id, pupil_id, origin_date, stop_date, duration, event (int
     code), event_label, the group column if asked, then baseline covariates. ``n_excluded``
-    maps a reason to the number of episodes excluded for it.
+    maps a reason to the number of episodes excluded for it; ``cohort_name`` says where the
+    data came from. ``stop_date`` is the date of the event or censoring (with a horizon: the
+    date the horizon is reached).
     """
 
     data: pd.DataFrame
     definition: OutcomeDefinition
     n_excluded: dict[str, int] = field(default_factory=dict)
     group: str | None = None
+    cohort_name: str = ""
 
     @property
     def causes(self) -> dict[int, tuple[str, ...]]:
@@ -269,7 +272,8 @@ class SurvivalTable:
         ex = ", ".join(f"{k}: {v}" for k, v in self.n_excluded.items()) or "none"
         ev = self.data["event_label"].value_counts().to_dict()
         return (
-            f"<SurvivalTable {len(self.data)} episodes; excluded {ex}; events {ev}>\n"
+            f"<SurvivalTable {self.cohort_name}: {len(self.data)} episodes; "
+            f"excluded {ex}; events {ev}>\n"
             f"{self.definition.describe()}"
         )
 
@@ -392,9 +396,9 @@ def survival_table(cohort: Cohort, definition: OutcomeDefinition | None = None,
         ``.data`` columns: episode_id, pupil_id, origin_date, stop_date, duration (> 0, in
         units of the time scale), event (0 censored, 1 return, 2.. competing, see
         ``.causes``), event_label, [group], end_reason, then baseline covariates (age at
-        origin in years, episode_type, prior_episodes, every pupil column except
-        support_needs and birth_month: sex, school_type, school_id, swv_id, need_* flags,
-        the cohort's extra fields).
+        origin in years, birth taken as the 1st of the birth month; episode_type,
+        prior_episodes; every pupil column except support_needs and birth_month: sex,
+        school_type, school_id, swv_id, need_* flags, the cohort's extra fields).
 
     Example
     -------
@@ -468,6 +472,15 @@ def survival_table(cohort: Cohort, definition: OutcomeDefinition | None = None,
         over = dur > d.horizon_days
         dur = np.where(over, float(d.horizon_days), dur)
         code = np.where(over, 0, code)
+        stop = pd.Series(pd.to_datetime(stop).to_numpy(), index=ep.index)
+        if over.any():
+            o = ep["origin_date"][over].to_numpy().astype("datetime64[D]")
+            if d.time_scale == "calendar":
+                at = o + np.timedelta64(int(np.floor(d.horizon_days)), "D")
+            else:
+                at = np.busday_offset(o, int(np.floor(d.horizon_days)), roll="forward",
+                                      holidays=holidays)
+            stop[over] = pd.to_datetime(at).to_numpy()
     labels = d.labels
     out = pd.DataFrame({
         "episode_id": ep["episode_id"].to_numpy(),
@@ -488,7 +501,7 @@ def survival_table(cohort: Cohort, definition: OutcomeDefinition | None = None,
         out[group] = cov.pop(group).to_numpy()
     out["end_reason"] = reason.to_numpy()
     out = pd.concat([out, cov.reset_index(drop=True)], axis=1)
-    return SurvivalTable(out, d, excluded, group)
+    return SurvivalTable(out, d, excluded, group, cohort.name)
 
 
 def counting_process(cohort: Cohort, definition: OutcomeDefinition | None = None,
