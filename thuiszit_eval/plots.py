@@ -1,5 +1,10 @@
 """Figures. Each function takes a tidy result and returns a matplotlib Figure.
 
+``validation_flow`` (rows accepted / rejected), and for the survival results: ``km_plot``
+(share returned with numbers at risk), ``cif_plot`` (cumulative incidence per cause),
+``km_vs_aj_plot`` (what ignoring competing events does) and ``forest_plot`` (hazard
+ratios). Only curves and counts are drawn, never pupil-level data.
+
 Example
 -------
 >>> from thuiszit_eval.cohort import Cohort
@@ -364,7 +369,7 @@ def km_vs_aj_plot(
     ci = aj_result.cumulative_incidence(state)
     groups = [g for g in km_result.groups if g in set(ci["group"])]
     with plt.rc_context(_RC):
-        fig, axes = plt.subplots(1, len(groups), figsize=(6.5 * len(groups), 4.8),
+        fig, axes = plt.subplots(1, len(groups), figsize=(max(7.5, 6.5 * len(groups)), 4.8),
                                  layout="constrained", squeeze=False, sharey=True)
         for ax, g in zip(axes[0], groups, strict=True):
             k = km_result._curve(g)
@@ -385,14 +390,14 @@ def km_vs_aj_plot(
                         float(grid[-1]))
             gap = float(g_km[-1] - g_aj[-1])
             ax.annotate(
-                f"Uitstroom negeren overschat\nde terugkeer: +{_fmt_dec(100 * gap, 1)} "
-                "procentpunt", xy=(grid[-1], (g_km[-1] + g_aj[-1]) / 2),
-                xytext=(0.45, 0.62), textcoords="axes fraction", ha="center", va="center",
+                f"Uitstroom negeren overschat de terugkeer\nop dag {grid[-1]:g} met "
+                f"{_fmt_dec(100 * gap, 1)} procentpunt", xy=(grid[-1], (g_km[-1] + g_aj[-1]) / 2),
+                xytext=(0.62, 0.62), textcoords="axes fraction", ha="center", va="center",
                 fontsize=9, arrowprops={"arrowstyle": "->", "color": "0.3", "lw": 0.8})
             if len(groups) > 1 or g != "all":
                 ax.set_title(str(g), loc="left")
         fig.legend(*axes[0][0].get_legend_handles_labels(), loc="outside upper left",
-                   ncol=3, frameon=False)
+                   ncol=3 if len(groups) > 1 else 1, frameon=False)
     return fig
 
 
