@@ -346,31 +346,49 @@ def _main_intervention(cohort: Cohort, episode_ids: pd.Series) -> np.ndarray:
 
 def _attendance_events(cohort: Cohort, ep: pd.DataFrame, d: OutcomeDefinition,
                        window_end: pd.Series) -> pd.Series:
-    """Date of the attendance-measured event per episode (NaT = none in the window)."""
+    """Date of the attendance-measured event per row position of ``ep`` (NaT = none).
+
+    Works on integer keys (row position, pupil code) so that 100,000s of episodes stay fast.
+    """
     att = cohort.attendance
-    cols = ["pupil_id", "week_start", "scheduled_dayparts", "attended_dayparts"]
-    att = att[cols].dropna(subset=["pupil_id", "week_start"])
-    m = ep[["episode_id", "pupil_id", "origin_date"]].assign(window_end=window_end.to_numpy())
-    m = m.merge(att, on="pupil_id", how="inner")
-    m = m[(m["week_start"] > m["origin_date"]) & (m["week_start"] < m["window_end"])]
-    attended = m["attended_dayparts"].astype(float).fillna(0).to_numpy()
-    scheduled = m["scheduled_dayparts"].astype(float).fillna(0).to_numpy()
+    pupils, pk = np.unique(ep["pupil_id"].astype(str).to_numpy(), return_inverse=True)
+    apk = pd.Categorical(att["pupil_id"].astype(str), categories=pupils).codes
+    ok = (apk >= 0) & att["week_start"].notna().to_numpy()
+    a = pd.DataFrame({
+        "pk": apk[ok],
+        "week": att["week_start"].to_numpy()[ok],
+        "attended": att["attended_dayparts"].astype(float).fillna(0).to_numpy()[ok],
+        "scheduled": att["scheduled_dayparts"].astype(float).fillna(0).to_numpy()[ok],
+    })
+    m = pd.DataFrame({"row": np.arange(len(ep)), "pk": pk,
+                      "origin": ep["origin_date"].to_numpy(),
+                      "wend": window_end.to_numpy()}).merge(a, on="pk", how="inner")
+    m = m[(m["week"] > m["origin"]) & (m["week"] < m["wend"])]
+    attended = m["attended"].to_numpy()
+    n = len(ep)
+
+    def first(rows: pd.Series, dates: pd.Series) -> pd.Series:
+        res = pd.Series(dates.to_numpy()).groupby(rows.to_numpy()).min()
+        return res.reindex(range(n))
+
     if d.event == "partial_return":
         hit = m[attended > d.partial_threshold * FULL_WEEK_DAYPARTS]
-        return hit.groupby("episode_id")["week_start"].min()
+        return first(hit["row"], hit["week"])
     full = attended >= d.full_threshold * FULL_WEEK_DAYPARTS - 1e-9
     if d.event == "full_return":
-        return m[full].groupby("episode_id")["week_start"].min()
+        return first(m["row"][full], m["week"][full])
     # sustained: runs over recorded school weeks (scheduled > 0), sorted per episode
-    m = m.assign(full=full)[scheduled > 0].sort_values(["episode_id", "week_start"])
-    brk = (~m["full"]) | (m["episode_id"] != m["episode_id"].shift())
-    run = brk.cumsum()
-    nfull = m["full"].astype(int).groupby(run).cumsum()
-    run_start = m["week_start"].where(m["full"]).groupby(run).transform("min")
-    done = m[(nfull == d.sustained_weeks)
-             & (m["week_start"] + pd.Timedelta(days=7) <= m["window_end"])]
-    return pd.Series(run_start[done.index].to_numpy(), index=done["episode_id"].to_numpy()) \
-        .groupby(level=0).min()
+    m = m.assign(full=full)[m["scheduled"].to_numpy() > 0].sort_values(["row", "week"])
+    f = m["full"].to_numpy()
+    rows = m["row"].to_numpy()
+    brk = ~f | np.r_[True, rows[1:] != rows[:-1]]
+    run = np.cumsum(brk)
+    nfull = pd.Series(f.astype(int)).groupby(run).cumsum().to_numpy()
+    run_start = pd.Series(m["week"].where(m["full"]).to_numpy()).groupby(run) \
+        .transform("min").to_numpy()
+    done = (nfull == d.sustained_weeks) & (
+        (m["week"] + pd.Timedelta(days=7) <= m["wend"]).to_numpy())
+    return first(pd.Series(rows[done]), pd.Series(run_start[done]))
 
 
 # --------------------------------------------------------------------------- public API
@@ -458,7 +476,7 @@ def survival_table(cohort: Cohort, definition: OutcomeDefinition | None = None,
             next_start,
             ep["end_date"].where(non_return_end),
         ], axis=1).min(axis=1)
-        hit = ep["episode_id"].map(_attendance_events(cohort, ep, d, window))
+        hit = pd.Series(_attendance_events(cohort, ep, d, window).to_numpy(), index=ep.index)
         a_code = np.where(non_return_end, code, 0)
         a_code = np.where(hit.notna(), 1, a_code)
         a_stop = hit.where(hit.notna(), ep["end_date"].where(non_return_end, window))
