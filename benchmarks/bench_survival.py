@@ -161,7 +161,7 @@ def main() -> None:
                 p_s = py["seconds"][fit]
                 rows.append({"n": f"{n:,}", "estimator": fit, "python_s": round(p_s, 3),
                              "r_s": None if r_s is None else round(r_s, 3),
-                             "ratio": None if not r_s else round(p_s / r_s, 2),
+                             "ratio": None if not r_s else float(f"{p_s / r_s:.2g}"),
                              "python_peak_MB": round(py["peak_mb"]), "note": note})
                 print(rows[-1], file=sys.stderr, flush=True)
     finally:
