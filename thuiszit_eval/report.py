@@ -1,0 +1,327 @@
+"""From a cohort to one publishable HTML report: run every notebook, render, check privacy.
+
+:func:`build_report` executes the notebooks in ``notebooks/`` in reading order with
+papermill — parameters injected (cohort folder, minimum cell size, seed, language), the
+notebooks themselves never edited — and renders one HTML page: a front page with the key
+figures, then a section per notebook with its figures inline. Executed notebooks sit
+beside it. A notebook that fails is named with its cell and cause, its section is marked
+as failed, and the rest of the report still renders.
+
+:func:`scan_report` is the privacy check every published report must pass: no pupil or
+episode id in any output, and no count below the minimum cell size in a count column.
+
+Example
+-------
+>>> from thuiszit_eval.report import notebook_paths
+>>> notebook_paths()[0].name
+'01_data_quality.ipynb'
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import warnings
+from dataclasses import dataclass, field
+from io import StringIO
+from pathlib import Path
+
+import pandas as pd
+
+from . import __version__
+from .messages import t
+
+#: Parameters the report passes to every notebook that declares them.
+REPORT_PARAMETERS = ("cohort_folder", "min_cell", "seed", "lang")
+
+
+def notebook_dir() -> Path:
+    """The ``notebooks/`` folder of this checkout (installed editable, like data_schema/)."""
+    return Path(__file__).resolve().parent.parent / "notebooks"
+
+
+def notebook_paths() -> list[Path]:
+    """The report's notebooks in reading order (``NN_name.ipynb``)."""
+    return sorted(notebook_dir().glob("[0-9][0-9]_*.ipynb"))
+
+
+@dataclass
+class Section:
+    """One notebook's part of the report."""
+
+    notebook: str
+    title: str
+    ok: bool
+    error: str | None = None
+    body: str = ""
+    executed: Path | None = None
+
+
+@dataclass
+class Report:
+    """What :func:`build_report` made: the HTML page, the sections, the key figures."""
+
+    html_path: Path
+    sections: list[Section] = field(default_factory=list)
+    key_figures: pd.DataFrame | None = None
+
+    @property
+    def failed(self) -> list[Section]:
+        return [s for s in self.sections if not s.ok]
+
+    def summary(self) -> str:
+        lines = [f"Report: {self.html_path}"]
+        for s in self.sections:
+            state = "ok" if s.ok else f"FAILED — {s.error}"
+            lines.append(f"  {s.notebook}: {state}")
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- key figures
+
+
+def key_figures(cohort, min_cell: int = 10, lang: str = "nl") -> pd.DataFrame:
+    """Median days to return and share back within 4 weeks and 3 months, overall and per
+    main intervention, with 95% intervals; groups with fewer than ``min_cell`` episodes or
+    events are suppressed."""
+    from .outcomes import OutcomeDefinition, survival_table
+    from .survival import kaplan_meier
+
+    data = survival_table(cohort, OutcomeDefinition(), group="intervention").data
+    data = pd.concat([data.assign(intervention="__all__"), data], ignore_index=True)
+    km = kaplan_meier(data, "duration", "event", group="intervention")
+    med = km.median().set_index("group")
+    at = km.at_times((28, 91)).set_index(["group", "time"])
+    sizes = data.groupby("intervention").agg(n=("event", "size"), events=("event", lambda e:
+                                                                          int((e == 1).sum())))
+    from .schema import labels
+
+    names = {**labels("intervention", lang), "none": t("no_intervention", lang),
+             "__all__": t("all_episodes", lang)}
+    rows = []
+    order = ["__all__"] + [g for g in sizes.sort_values("n", ascending=False).index
+                           if g != "__all__"]
+    for g in order:
+        n, ev = int(sizes.loc[g, "n"]), int(sizes.loc[g, "events"])
+        row = {t("group", lang): names.get(g, g)}
+        if n < min_cell or ev < min_cell:
+            row[t("episodes", lang)] = f"<{min_cell}"
+            for k in ("median_days", "back_within_4w", "back_within_3m"):
+                row[t(k, lang)] = t("suppressed", lang)
+        else:
+            row[t("episodes", lang)] = f"{n:,}".replace(",", ".") if lang == "nl" else f"{n:,}"
+            m = med.loc[g]
+            row[t("median_days", lang)] = (
+                t("not_reached", lang) if pd.isna(m["quantile"])
+                else f"{m['quantile']:.0f} ({_num(m['lower'])}–{_num(m['upper'])})"
+            )
+            for day, k in ((28, "back_within_4w"), (91, "back_within_3m")):
+                r = at.loc[(g, day)]
+                row[t(k, lang)] = _pct(r["returned"], r["returned_lower"], r["returned_upper"],
+                                       lang)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _num(v: float) -> str:
+    return "–" if pd.isna(v) else f"{v:.0f}"
+
+
+def _pct(p: float, lo: float, hi: float, lang: str) -> str:
+    s = f"{100 * p:.1f}% ({100 * lo:.1f}–{100 * hi:.1f})"
+    return s.replace(".", ",") if lang == "nl" else s
+
+
+# --------------------------------------------------------------------------- notebooks
+
+
+def _run_notebook(nb: Path, out: Path, params: dict) -> Section:
+    import nbformat
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    declared = pm.inspect_notebook(str(nb))
+    inject = {k: v for k, v in params.items() if k in declared}
+    title = _title(nbformat.read(nb, as_version=4), nb.stem)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pm.execute_notebook(str(nb), str(out), parameters=inject, progress_bar=False,
+                                kernel_name="python3", cwd=str(nb.parent))
+        return Section(nb.name, title, True, executed=out)
+    except PapermillExecutionError as exc:
+        err = f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
+        return Section(nb.name, title, False, error=err, executed=out)
+    except Exception as exc:  # kernel died, notebook unreadable: still render the rest
+        return Section(nb.name, title, False, error=f"{type(exc).__name__}: {exc}",
+                       executed=out if out.exists() else None)
+
+
+def _title(nb, fallback: str) -> str:
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            m = re.search(r"^#\s+(.+)$", cell.source, flags=re.M)
+            if m:
+                return m.group(1).strip()
+    return fallback
+
+
+def _render_body(executed: Path) -> tuple[str, str]:
+    """The notebook's outputs and markdown as HTML (code hidden), and its CSS."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(executed, as_version=4)
+    # Drop papermill's injected-parameters cell: it names the analyst's local folder.
+    nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    exporter = HTMLExporter(template_name="lab")
+    exporter.exclude_input = True
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    page, _ = exporter.from_notebook_node(nb)
+    css = "\n".join(re.findall(r"<style[^>]*>.*?</style>", page, flags=re.S))
+    body = re.search(r"<body[^>]*>(.*)</body>", page, flags=re.S)
+    body_html = body.group(1) if body else page
+    # No remote scripts (MathJax, require.js): the report must work offline.
+    body_html = re.sub(r"<script[^>]*src=\"https?://[^\"]*\"[^>]*>\s*</script>", "", body_html)
+    return body_html, css
+
+
+# --------------------------------------------------------------------------- the page
+
+
+def _page(cohort, sections: list[Section], figures: pd.DataFrame, css: str, lang: str,
+          min_cell: int) -> str:
+    esc = html.escape
+    toc = "".join(
+        f'<li><a href="#sec-{i}">{esc(s.title)}</a> — '
+        f'{t("status_ok" if s.ok else "status_failed", lang)}</li>'
+        for i, s in enumerate(sections, 1)
+    )
+    parts = []
+    for i, s in enumerate(sections, 1):
+        if s.ok:
+            inner = s.body
+        else:
+            inner = (f'<div class="failed"><strong>{t("section_failed", lang)}</strong>: '
+                     f"{esc(s.notebook)} — {esc(s.error or '')}</div>{s.body}")
+        parts.append(f'<section id="sec-{i}" class="{"ok" if s.ok else "failed"}">'
+                     f"{inner}</section>")
+    table = figures.to_html(index=False, border=0, classes="key-figures", escape=True)
+    return f"""<!DOCTYPE html>
+<html lang="{lang}">
+<head>
+<meta charset="utf-8">
+<title>{esc(t("report_title", lang))} — {esc(cohort.name)}</title>
+{css}
+<style>
+body {{ max-width: 1100px; margin: 2em auto; font-family: sans-serif; }}
+.front {{ border-bottom: 2px solid #888; margin-bottom: 2em; padding-bottom: 1em; }}
+table.key-figures {{ border-collapse: collapse; }}
+table.key-figures td, table.key-figures th {{ padding: 4px 10px;
+  border-bottom: 1px solid #ccc; text-align: left; }}
+div.failed {{ background: #fde2e2; border: 1px solid #c00; padding: 1em; }}
+section {{ margin-top: 3em; }}
+</style>
+</head>
+<body>
+<div class="front" id="front">
+<h1>{esc(t("report_title", lang))}</h1>
+<p>{t("cohort", lang)}: <strong>{esc(cohort.name)}</strong> —
+{t("follow_up_end", lang)}: {cohort.follow_up_end:%Y-%m-%d}</p>
+<h2>{t("key_figures", lang)}</h2>
+{table}
+<p><em>{esc(t("key_figures_note", lang))}</em></p>
+<h2>{t("contents", lang)}</h2>
+<ol>{toc}</ol>
+<p><small>{esc(t("generated_with", lang, version=__version__, min_cell=min_cell))}</small></p>
+</div>
+{"".join(parts)}
+</body>
+</html>
+"""
+
+
+def build_report(
+    cohort_folder: str | Path,
+    out: str | Path,
+    lang: str = "nl",
+    min_cell: int = 10,
+    seed: int = 1,
+    notebooks: list[Path] | None = None,
+    progress: bool = True,
+) -> Report:
+    """Run every notebook on the cohort and write ``out/report.html``.
+
+    Executed notebooks go to ``out/notebooks/``; the key figures also to
+    ``out/key_figures.csv``. Raises :class:`~thuiszit_eval.reading.CohortError` when the
+    cohort cannot be read at all; a failing notebook only marks its section.
+    """
+    from tqdm.auto import tqdm
+
+    from .cohort import Cohort
+
+    t("report_title", lang)  # fail early on an unknown language
+    cohort_folder = Path(cohort_folder).resolve()
+    cohort = Cohort.load(cohort_folder)
+    out = Path(out)
+    (out / "notebooks").mkdir(parents=True, exist_ok=True)
+    figures = key_figures(cohort, min_cell, lang)
+    figures.to_csv(out / "key_figures.csv", index=False)
+    params = {"cohort_folder": str(cohort_folder), "min_cell": min_cell, "seed": seed,
+              "lang": lang}
+    sections: list[Section] = []
+    css = ""
+    nbs = notebooks if notebooks is not None else notebook_paths()
+    for nb in tqdm(nbs, desc="notebooks", unit="notebook", disable=not progress):
+        sec = _run_notebook(nb, out / "notebooks" / nb.name, params)
+        if sec.executed is not None and sec.executed.exists():
+            try:
+                sec.body, nb_css = _render_body(sec.executed)
+                css = css or nb_css
+            except Exception as exc:  # rendering must not stop the report
+                sec.ok, sec.error = False, f"rendering failed: {exc}"
+        sections.append(sec)
+    page = _page(cohort, sections, figures, css, lang, min_cell)
+    path = out / "report.html"
+    path.write_text(page, encoding="utf-8")
+    return Report(path, sections, figures)
+
+
+# --------------------------------------------------------------------------- privacy scan
+
+#: Column headers that hold counts of pupils or episodes in a rendered table.
+COUNT_HEADER = re.compile(
+    r"^(n|n_.*|.*_n|count|counts|aantal.*|n risk|at risk|episodes|pupils|leerlingen|"
+    r"rows.*|events?|n_events?|n_risk|n_at_risk)$",
+    flags=re.I,
+)
+
+
+def scan_report(html_text: str, ids: list[str] | set[str], min_cell: int = 10) -> list[str]:
+    """Privacy findings in a rendered report: ids that appear, and counts below
+    ``min_cell`` (1 to min_cell − 1) in count columns of its tables. Empty = safe."""
+    findings = []
+    present = set(re.findall(r"[A-Za-z0-9_-]{4,64}", html_text))
+    leaked = sorted(set(ids) & present)
+    if leaked:
+        findings.append(f"{len(leaked)} pupil/episode ids appear in the report")
+    for i, table in enumerate(_tables(html_text)):
+        for col in table.columns:
+            name = " ".join(map(str, col)) if isinstance(col, tuple) else str(col)
+            if not COUNT_HEADER.match(name.strip()):
+                continue
+            vals = pd.to_numeric(table[col].astype(str).str.replace(r"[.\s]", "", regex=True),
+                                 errors="coerce")
+            small = vals[(vals >= 1) & (vals < min_cell)]
+            if len(small):
+                findings.append(f"table {i + 1}, column {name!r}: {len(small)} counts "
+                                f"below {min_cell}")
+    return findings
+
+
+def _tables(html_text: str) -> list[pd.DataFrame]:
+    try:
+        return pd.read_html(StringIO(html_text), flavor="lxml")
+    except (ValueError, ImportError):
+        return []
