@@ -1,0 +1,644 @@
+"""Regression models of time to return: Cox models with interventions as time-varying
+exposures, the "ever received" contrast, a proportional-hazards check and competing risks.
+
+Everything here returns **tidy, publishable tables**: hazard ratios with their confidence
+intervals and the numbers of episodes and returns behind each term, small counts
+suppressed (:func:`~thuiszit_eval.describe.suppress_small`; the estimates of a suppressed
+row are hidden too). No pupil-level rows leave these functions.
+
+Models
+------
+* :func:`fit_cox_models` fits two cause-specific Cox models of return to school, side by
+  side (column ``model``):
+
+  - ``"time-varying"``: the counting-process form of :func:`~thuiszit_eval.outcomes.
+    counting_process`: each intervention is an exposure that switches on at its start
+    date, so the days a pupil waited for it count as *unexposed* time. This is the model
+    to read.
+  - ``"ever received"``: one row per episode with a 0/1 indicator "the intervention was
+    started at some point in the episode". It credits the intervention with the waiting
+    time before it started, time in which the pupil could not yet have "returned after the
+    intervention" (*immortal time*): pupils who return quickly never get the chance to
+    start. The hazard ratio is biased towards "no effect or harm". It is shown only to make
+    that bias visible.
+
+  Both models adjust for the same baseline covariates (:data:`DEFAULT_COVARIATES`), are
+  stratified by samenwerkingsverband (``swv_id``: each region has its own baseline hazard)
+  and use a cluster-robust (sandwich) variance with the region as cluster, so pupils of one
+  region need not be independent. Competing endings (exemptions, moving, ageing out) are
+  censored: the hazard ratios are *cause-specific*.
+* :func:`ph_check` is the ``cox.zph`` test of proportional hazards of the time-varying
+  model, with a plain reading per term.
+* :func:`competing_risks_summary` sets the cause-specific hazard ratio beside the
+  Fine–Gray subdistribution hazard ratio for each baseline covariate, and gives the
+  Aalen–Johansen cumulative incidence per cause at 28, 91, 182 and 365 days with the
+  overstatement of 1 − Kaplan–Meier (competing endings treated as censoring).
+
+Covariate coding
+----------------
+:func:`add_derived_covariates` adds the codings of the simulator's ``truth.json``:
+``age_12plus`` (age at the time origin ≥ 12), ``female`` (sex ``f``), ``prior_episode`` (an
+earlier episode of the pupil), ``living_out_of_home`` (foster care, residential or
+kleinschalig verblijf). :func:`design_matrix` then turns categorical columns into 0/1
+dummies against a stated reference level (default: the most frequent level), booleans
+into 0/1 and drops constant columns.
+
+Example
+-------
+>>> from thuiszit_eval.cohort import Cohort
+>>> from thuiszit_eval.simulate import demo_cohort_path
+>>> cohort = Cohort.load(demo_cohort_path())                     # doctest: +SKIP
+>>> tab = fit_cox_models(cohort)                                 # doctest: +SKIP
+>>> tab.loc[tab.term == "back_to_school", ["model", "hr"]]       # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from .describe import code_labels, suppress_small
+from .outcomes import OutcomeDefinition, counting_process, survival_table
+from .survival import aalen_johansen, cox_ph, fine_gray, kaplan_meier
+from .survival.competing import AalenJohansenResult
+from .survival.cox import CoxResult
+from .survival.km import KaplanMeierResult
+
+if TYPE_CHECKING:
+    from .cohort import Cohort
+
+__all__ = [
+    "DEFAULT_COVARIATES",
+    "REPORT_DAYS",
+    "CompetingRisksSummary",
+    "add_derived_covariates",
+    "competing_risks_summary",
+    "compare_models",
+    "design_matrix",
+    "fit_cox_models",
+    "ph_check",
+    "truth_hazard_ratios",
+]
+
+#: Baseline covariates of the Cox models (those absent from a cohort are skipped).
+DEFAULT_COVARIATES: tuple[str, ...] = (
+    "episode_type",
+    "age_12plus",
+    "female",
+    "prior_episode",
+    "living_out_of_home",
+    "ses_score",
+    "need_autism",
+    "need_zmolk",
+    "need_school_refusal",
+    "need_bullying_trauma",
+    "need_psychiatric",
+    "need_behaviour",
+    "need_family",
+)
+#: Days at which cumulative incidence is reported (4 weeks, 3, 6 and 12 months).
+REPORT_DAYS: tuple[int, ...] = (28, 91, 182, 365)
+OUT_OF_HOME = ("kleinschalig_verblijf", "residential", "foster")
+REGION = "swv_id"
+MODELS = ("time-varying", "ever received")
+
+_COVARIATE_LABELS = {
+    "age_12plus": "age 12 or older",
+    "female": "girl",
+    "prior_episode": "earlier episode",
+    "living_out_of_home": "living out of home",
+    "ses_score": "SES score (per SD)",
+    "episode_type": "episode type",
+    "age": "age (per year)",
+    "prior_episodes": "number of earlier episodes",
+}
+_COUNT_COLS = ("n_episodes", "n_events", "n_episodes_ref", "n_events_ref")
+_ESTIMATES = ("hr", "hr_lower", "hr_upper", "p")
+
+
+# --------------------------------------------------------------------------- design
+def add_derived_covariates(data: pd.DataFrame) -> pd.DataFrame:
+    """Add the binary codings of ``truth.json`` to a survival or counting-process table.
+
+    ``age_12plus`` = age ≥ 12, ``female`` = sex ``"f"``, ``prior_episode`` =
+    ``prior_episodes > 0``, ``living_out_of_home`` = living situation foster,
+    residential or kleinschalig verblijf. Columns whose source is missing are not added;
+    missing source values stay missing. Returns a copy.
+
+    Example
+    -------
+    >>> df = pd.DataFrame({"age": [11.9, 12.0], "sex": ["m", "f"], "prior_episodes": [0, 2]})
+    >>> add_derived_covariates(df)[["age_12plus", "female", "prior_episode"]].values.tolist()
+    [[False, False, False], [True, True, True]]
+    """
+    out = data.copy()
+
+    def derive(src: str, fn) -> pd.Series:
+        s = out[src]
+        return fn(s).astype("boolean").where(s.notna()).astype(
+            bool if s.notna().all() else "boolean")
+
+    if "age" in out:
+        out["age_12plus"] = derive("age", lambda s: s >= 12)
+    if "sex" in out:
+        out["female"] = derive("sex", lambda s: s == "f")
+    if "prior_episodes" in out:
+        out["prior_episode"] = derive("prior_episodes", lambda s: s > 0)
+    if "living_situation" in out:
+        out["living_out_of_home"] = derive("living_situation", lambda s: s.isin(OUT_OF_HOME))
+    return out
+
+
+def _is_categorical(s: pd.Series) -> bool:
+    return (isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_object_dtype(s)
+            or pd.api.types.is_string_dtype(s)) and not pd.api.types.is_bool_dtype(s)
+
+
+def design_matrix(data: pd.DataFrame, covariates: Sequence[str],
+                  reference: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Numeric model matrix for :func:`~thuiszit_eval.survival.cox_ph` / ``fine_gray``.
+
+    Coding, per covariate (in the order given):
+
+    * **categorical** (object, string or category dtype): one 0/1 column ``"col=level"``
+      per level except the *reference level*: ``reference[col]`` when given, otherwise the
+      most frequent level (ties: the first in sorted order). A missing value is its own
+      level ``"missing"``. Levels are in sorted order (categories order for a categorical).
+    * **boolean**: 0/1 (missing stays missing), column name unchanged.
+    * **numeric**: as float, column name unchanged (per unit of the covariate).
+    * **constant** columns (one distinct non-missing value, e.g. a need nobody has) are
+      dropped: their effect cannot be estimated.
+
+    Returns a float DataFrame on ``data``'s index. ``.attrs`` holds ``"reference"``
+    (column → reference level), ``"terms"`` (term → (column, level or None)) and
+    ``"dropped"`` (constant columns and dummies left out).
+
+    Example
+    -------
+    >>> df = pd.DataFrame({"type": ["lrv", "dreigend", "lrv", "absoluut"],
+    ...                    "girl": [True, False, False, True], "z": [1.0, 2.0, 3.0, 4.0],
+    ...                    "all_same": [1, 1, 1, 1]})
+    >>> X = design_matrix(df, ["type", "girl", "z", "all_same"])
+    >>> X.columns.tolist(), X.attrs["reference"], X.attrs["dropped"]
+    (['type=absoluut', 'type=dreigend', 'girl', 'z'], {'type': 'lrv'}, ['all_same'])
+    >>> X["type=dreigend"].tolist()
+    [0.0, 1.0, 0.0, 0.0]
+    """
+    reference = dict(reference or {})
+    missing = [c for c in covariates if c not in data.columns]
+    if missing:
+        raise KeyError(f"covariates not in the data: {missing}")
+    cols: dict[str, pd.Series] = {}
+    terms: dict[str, tuple[str, str | None]] = {}
+    refs: dict[str, str] = {}
+    dropped: list[str] = []
+    for c in covariates:
+        s = data[c]
+        if _is_categorical(s):
+            v = s.astype(object).where(s.notna(), "missing").astype(str)
+            if isinstance(s.dtype, pd.CategoricalDtype):
+                levels = [str(x) for x in s.cat.categories if str(x) in set(v)]
+                levels += sorted(set(v) - set(levels))
+            else:
+                levels = sorted(set(v))
+            if len(levels) < 2:
+                dropped.append(c)
+                continue
+            counts = v.value_counts()
+            ref = reference.get(c)
+            if ref is None:
+                ref = min(levels, key=lambda lv: (-counts.get(lv, 0), lv))
+            elif ref not in levels:
+                raise ValueError(f"reference level {ref!r} of {c!r} not in the data: {levels}")
+            refs[c] = ref
+            for lv in levels:
+                if lv != ref:
+                    cols[f"{c}={lv}"] = (v == lv).astype(float)
+                    terms[f"{c}={lv}"] = (c, lv)
+            continue
+        if pd.api.types.is_bool_dtype(s):
+            x = s.astype("boolean").astype("Float64").astype(float)
+        else:
+            x = pd.to_numeric(s, errors="raise").astype(float)
+        if x.dropna().nunique() < 2:
+            dropped.append(c)
+            continue
+        cols[c] = x
+        terms[c] = (c, None)
+    out = pd.DataFrame(cols, index=data.index, dtype=float)
+    out.attrs.update({"reference": refs, "terms": terms, "dropped": dropped})
+    return out
+
+
+def _term_label(term: str, ref: Mapping[str, str], iv_labels: Mapping[str, str]) -> str:
+    if term in iv_labels:
+        return iv_labels[term]
+    col, _, level = term.partition("=")
+    name = _COVARIATE_LABELS.get(col, col.replace("need_", "need: ").replace("_", " "))
+    if level:
+        if col == REGION:
+            return f"region {level} (ref. {ref.get(col, '?')})"
+        return f"{name}: {level} (ref. {ref.get(col, '?')})"
+    return name
+
+
+def _available(data: pd.DataFrame, covariates: Sequence[str]) -> list[str]:
+    """Default covariates present (and not all missing); explicit lists must all exist."""
+    if tuple(covariates) == DEFAULT_COVARIATES:
+        return [c for c in covariates if c in data.columns and data[c].notna().any()]
+    return list(covariates)
+
+
+# --------------------------------------------------------------------------- Cox models
+def _intervention_codes(cohort: Cohort) -> list[str]:
+    iv = cohort.interventions
+    if iv is None or len(iv) == 0:
+        return []
+    return sorted(iv.loc[iv["start_date"].notna(), "intervention_code"].dropna().unique())
+
+
+def _region(data: pd.DataFrame) -> pd.Series:
+    if REGION not in data:
+        return pd.Series("all", index=data.index)
+    return data[REGION].astype(object).where(data[REGION].notna(), "missing").astype(str)
+
+
+def _counts(exposed: pd.DataFrame, ref: pd.DataFrame, event: pd.Series,
+            episode: pd.Series) -> pd.DataFrame:
+    """Episodes and returns in the exposed rows and in the comparison rows, per term."""
+    out = {}
+    for t in exposed.columns:
+        e, r = exposed[t].to_numpy(bool), ref[t].to_numpy(bool)
+        out[t] = (episode[e].nunique(), int(event[e].sum()),
+                  episode[r].nunique(), int(event[r].sum()))
+    return pd.DataFrame.from_dict(out, orient="index", columns=list(_COUNT_COLS))
+
+
+def _term_counts(data: pd.DataFrame, X: pd.DataFrame, event: pd.Series,
+                 episode: pd.Series) -> pd.DataFrame:
+    """Counts behind each 0/1 term (continuous terms: missing)."""
+    terms = X.attrs.get("terms", {c: (c, None) for c in X.columns})
+    binary = [t for t in X.columns if set(np.unique(X[t].dropna())) <= {0.0, 1.0}]
+    exposed = X[binary] == 1
+    ref = pd.DataFrame(index=X.index)
+    for t in binary:
+        col, level = terms.get(t, (t, None))
+        if level is None:
+            ref[t] = X[t] == 0
+        else:  # reference level of the categorical
+            ref[t] = (X[[u for u, (c, lv) in terms.items() if c == col and lv is not None]]
+                      == 0).all(axis=1)
+    out = _counts(exposed, ref, event, episode).reindex(list(X.columns))
+    # whole numbers (not 202.0); continuous terms have no counts
+    return out.astype(object).where(out.notna(), None).map(
+        lambda v: None if v is None else int(v))
+
+
+def _model_frame(data: pd.DataFrame, exposures: list[str], covariates: list[str],
+                 reference: Mapping[str, str] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    X = design_matrix(data, [*exposures, *covariates], reference)
+    ok = X.notna().all(axis=1).to_numpy()
+    return X[ok], data[ok]
+
+
+def _fit(data: pd.DataFrame, X: pd.DataFrame, duration: str, start: str | None,
+         event: str) -> CoxResult:
+    df = X.copy()
+    df["_stop"] = data[duration].to_numpy(float)
+    df["_event"] = data[event].to_numpy(int)
+    df["_region"] = _region(data).to_numpy()
+    if start:
+        df["_start"] = data[start].to_numpy(float)
+    return cox_ph(df, "_stop", "_event", list(X.columns), start="_start" if start else None,
+                  strata="_region", cluster="_region")
+
+
+def _tidy(fit: CoxResult, counts: pd.DataFrame, X: pd.DataFrame, model: str,
+          exposures: Sequence[str], iv_labels: Mapping[str, str]) -> pd.DataFrame:
+    t = fit.table.set_index("term")
+    ref = X.attrs.get("reference", {})
+    out = pd.DataFrame({
+        "model": model,
+        "term": t.index,
+        "label": [_term_label(x, ref, iv_labels) for x in t.index],
+        "kind": ["intervention" if x in exposures else "covariate" for x in t.index],
+    })
+    out = pd.concat([out.reset_index(drop=True),
+                     counts.reindex(t.index).reset_index(drop=True),
+                     t[list(_ESTIMATES)].reset_index(drop=True)], axis=1)
+    return out
+
+
+def _suppress(table: pd.DataFrame, min_cell: int) -> pd.DataFrame:
+    cols = [c for c in _COUNT_COLS if c in table]
+    hidden = [c for c in table.columns if c in _ESTIMATES or c.startswith(("cs_", "fg_"))]
+    out = suppress_small(table, cols, min_cell, hide={c: hidden for c in cols})
+    for c in hidden:
+        out[c] = pd.to_numeric(out[c], errors="coerce")
+    return out
+
+
+def _time_varying_frame(cohort: Cohort, d: OutcomeDefinition, covariates: Sequence[str],
+                        reference: Mapping[str, str] | None):
+    cp = add_derived_covariates(counting_process(cohort, d))
+    ivs = [c for c in _intervention_codes(cohort) if c in cp]
+    covs = _available(cp, covariates)
+    X, cpx = _model_frame(cp, ivs, covs, reference)
+    return cpx, X, [c for c in ivs if c in X.columns]
+
+
+def fit_cox_models(cohort: Cohort, definition: OutcomeDefinition | None = None,
+                   covariates: Sequence[str] = DEFAULT_COVARIATES, *,
+                   reference: Mapping[str, str] | None = None,
+                   min_cell: int = 10) -> pd.DataFrame:
+    """Cause-specific Cox models of return: time-varying interventions vs "ever received".
+
+    Both models hold every started intervention of the cohort (reference: no intervention
+    started *yet*, i.e. usual care up to that moment) plus the baseline ``covariates``
+    (:data:`DEFAULT_COVARIATES`; the defaults a cohort lacks are skipped), are stratified
+    by ``swv_id`` and have a cluster-robust variance by ``swv_id`` (with few regions the
+    robust standard error is itself uncertain; read the intervals as approximate).
+    Episodes with a missing covariate value are left out of both models.
+
+    * ``"time-varying"``: counting-process rows; an intervention is 1 from its start date on.
+    * ``"ever received"``: one row per episode; 1 when the intervention was started in the
+      episode at any time (the immortal-time-biased comparison).
+
+    Returns
+    -------
+    DataFrame
+        One row per model × term: model, term, label, kind (``intervention`` /
+        ``covariate``), n_episodes and n_events (episodes with the term = 1 — for a
+        time-varying intervention: episodes in which it started — and the returns observed
+        while it was 1), n_episodes_ref and n_events_ref (the same for the comparison: the
+        term 0 or the reference level), hr, hr_lower, hr_upper (95% CI), p. Continuous terms
+        have no counts. Counts below ``min_cell`` are shown as ``"<10"`` and hide the
+        estimates of their row. ``.attrs``: ``reference`` levels, ``n_episodes``,
+        ``n_events``, ``definition`` (text).
+
+    Example
+    -------
+    >>> from thuiszit_eval.cohort import Cohort
+    >>> from thuiszit_eval.simulate import demo_cohort_path
+    >>> tab = fit_cox_models(Cohort.load(demo_cohort_path()))   # doctest: +SKIP
+    >>> compare_models(tab)                                      # doctest: +SKIP
+    """
+    d = definition or OutcomeDefinition()
+    iv_labels = code_labels("main_intervention")
+    # (a) time-varying
+    cpx, X, ivs = _time_varying_frame(cohort, d, covariates, reference)
+    fit_tv = _fit(cpx, X, "stop", "start", "event")
+    cnt_tv = _term_counts(cpx, X, cpx["event"], cpx["episode_id"])
+    # (b) ever received, on the same episodes
+    st = add_derived_covariates(survival_table(cohort, d).data)
+    st = st[st["episode_id"].isin(set(cpx["episode_id"]))].reset_index(drop=True)
+    iv = cohort.interventions
+    for c in ivs:
+        got = iv.loc[(iv["intervention_code"] == c) & iv["start_date"].notna(), "episode_id"]
+        st[c] = st["episode_id"].isin(set(got)).astype(int)
+    covs = [c for c in _available(st, covariates)]
+    Xe, stx = _model_frame(st, ivs, covs, X.attrs["reference"])
+    ev = (stx["event"] == 1).astype(int)
+    fit_ever = _fit(stx.assign(_ev=ev), Xe, "duration", None, "_ev")
+    cnt_ever = _term_counts(stx, Xe, ev, stx["episode_id"])
+    out = pd.concat([_tidy(fit_tv, cnt_tv, X, MODELS[0], ivs, iv_labels),
+                     _tidy(fit_ever, cnt_ever, Xe, MODELS[1], ivs, iv_labels)],
+                    ignore_index=True)
+    out = _suppress(out, min_cell)
+    out.attrs.update({"reference": dict(X.attrs["reference"]),
+                      "n_episodes": int(cpx["episode_id"].nunique()),
+                      "n_events": int(cpx["event"].sum()), "definition": d.describe()})
+    return out
+
+
+def compare_models(table: pd.DataFrame, kind: str = "intervention",
+                   truth: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """Side-by-side display of the two models of :func:`fit_cox_models`.
+
+    One row per term of ``kind`` (``"intervention"`` or ``"covariate"``; ``None`` = all),
+    columns "HR (95% CI)" per model, formatted ``1.52 (1.21–1.91)`` (empty when
+    suppressed), and, when ``truth`` (term → true HR, e.g. :func:`truth_hazard_ratios`) is
+    given, a column with the true value.
+
+    Example
+    -------
+    >>> t = pd.DataFrame({"model": ["time-varying", "ever received"], "term": ["bts"] * 2,
+    ...                   "label": ["Back to School"] * 2, "kind": ["intervention"] * 2,
+    ...                   "hr": [1.5, 0.8], "hr_lower": [1.2, 0.7], "hr_upper": [1.9, 0.9]})
+    >>> compare_models(t).iloc[0].tolist()
+    ['1.50 (1.20–1.90)', '0.80 (0.70–0.90)']
+    """
+    t = table if kind is None else table[table["kind"] == kind]
+
+    def fmt(r: pd.Series) -> str:
+        if pd.isna(r["hr"]):
+            return ""
+        return f"{r['hr']:.2f} ({r['hr_lower']:.2f}–{r['hr_upper']:.2f})"
+
+    t = t.assign(shown=t.apply(fmt, axis=1))
+    order = list(dict.fromkeys(t["label"]))
+    wide = t.pivot(index="label", columns="model", values="shown").reindex(order)
+    wide = wide[[m for m in MODELS if m in wide.columns]]
+    wide.columns = [f"HR {m} (95% CI)" for m in wide.columns]
+    if truth is not None:
+        lab = t.drop_duplicates("label").set_index("label")["term"]
+        wide["true HR (simulation)"] = [
+            f"{truth[lab[x]]:.2f}" if lab[x] in truth else "" for x in wide.index]
+    wide.index.name = None
+    return wide
+
+
+def truth_hazard_ratios(cohort_folder: str | Path) -> dict[str, float] | None:
+    """True hazard ratios from a simulated cohort's ``truth.json`` (None for real data).
+
+    Interventions and the covariate codings of :func:`add_derived_covariates` (keys as
+    term names: ``back_to_school``, ``female``, ``need_autism``, ``episode_type=dreigend``,
+    ...).
+
+    Example
+    -------
+    >>> truth_hazard_ratios("/nonexistent") is None
+    True
+    """
+    path = Path(cohort_folder) / "truth.json"
+    if not path.is_file():
+        return None
+    truth = json.loads(path.read_text())
+    out = dict(truth.get("hazard_ratios", {}))
+    for k, v in truth.get("hazard_ratios_covariates", {}).items():
+        key = {"dreigend": "episode_type=dreigend",
+               "absoluut_verzuim": "episode_type=absoluut_verzuim"}.get(k, k)
+        out[key] = float(v)
+    return out
+
+
+def ph_check(cohort: Cohort, definition: OutcomeDefinition | None = None,
+             covariates: Sequence[str] = DEFAULT_COVARIATES, *,
+             reference: Mapping[str, str] | None = None, transform: str = "km",
+             alpha: float = 0.05) -> pd.DataFrame:
+    """Proportional-hazards test (R ``cox.zph``) of the time-varying model, read per term.
+
+    The test asks whether a hazard ratio drifts with time since the absence start
+    (``transform="km"``: time on the Kaplan–Meier scale, R's default). A small p-value
+    means the hazard ratio is not constant: the model's single number is then an average
+    over follow-up. Columns: term, label, chisq, df, p, reading; the last row is the
+    global test (``GLOBAL``). No counts are shown.
+
+    Example
+    -------
+    >>> from thuiszit_eval.cohort import Cohort
+    >>> from thuiszit_eval.simulate import demo_cohort_path
+    >>> ph_check(Cohort.load(demo_cohort_path())).tail(1)   # doctest: +SKIP
+    """
+    d = definition or OutcomeDefinition()
+    cpx, X, ivs = _time_varying_frame(cohort, d, covariates, reference)
+    z = _fit(cpx, X, "stop", "start", "event").zph(transform).table
+    iv_labels = code_labels("main_intervention")
+    ref = X.attrs["reference"]
+    z.insert(1, "label", [("all terms together" if t == "GLOBAL" else
+                           _term_label(t, ref, iv_labels)) for t in z["term"]])
+    z["reading"] = np.where(z["p"] < alpha, f"hazard ratio changes over time (p < {alpha:g})",
+                            "no evidence against a constant hazard ratio")
+    return z
+
+
+# --------------------------------------------------------------------------- competing
+@dataclass
+class CompetingRisksSummary:
+    """Result of :func:`competing_risks_summary` (tables already suppressed).
+
+    ``hazard_ratios``: per baseline covariate term the cause-specific HR (cs_hr,
+    cs_lower, cs_upper) and the Fine–Gray subdistribution HR (fg_hr, fg_lower, fg_upper)
+    for ``event_code``, with n_episodes / n_events / n_episodes_ref / n_events_ref.
+    ``cumulative_incidence``: per cause and day: cause, label, day, n_risk (episodes still
+    at risk), n_events (that cause up to the day), incidence (Aalen–Johansen), lower,
+    upper; for the return (cause 1) also one_minus_km (competing endings censored) and
+    overstatement_pp = (1 − KM − incidence) in percentage points. ``endings``: how the
+    episodes ended (label, n, pct). ``aj``/``km``: the fitted curves for
+    :func:`~thuiszit_eval.plots.cif_plot` and :func:`~thuiszit_eval.plots.km_vs_aj_plot`;
+    ``labels``: cause code → label.
+    """
+
+    hazard_ratios: pd.DataFrame
+    cumulative_incidence: pd.DataFrame
+    endings: pd.DataFrame
+    aj: AalenJohansenResult = field(repr=False)
+    km: KaplanMeierResult = field(repr=False)
+    labels: dict[int, str]
+    definition: str = ""
+
+
+def _cause_labels(d: OutcomeDefinition) -> dict[int, str]:
+    end = code_labels("end_status")
+    out = {1: "returned to school"}
+    for k, reasons in d.causes.items():
+        if k >= 2:
+            out[k] = end.get(reasons[0], reasons[0])
+    return out
+
+
+def competing_risks_summary(cohort: Cohort, definition: OutcomeDefinition | None = None,
+                            covariates: Sequence[str] = DEFAULT_COVARIATES, *,
+                            event_code: int = 1, days: Sequence[float] = REPORT_DAYS,
+                            reference: Mapping[str, str] | None = None,
+                            adjust_region: bool = True,
+                            min_cell: int = 10) -> CompetingRisksSummary:
+    """Cause-specific vs Fine–Gray hazard ratios, and cumulative incidence per cause.
+
+    On the survival table (one row per episode; baseline covariates only — interventions
+    start during the episode and belong in :func:`fit_cox_models`):
+
+    * **cause-specific Cox** for ``event_code`` (competing endings censored): how the
+      covariate changes the *rate* of return among pupils still at home;
+    * **Fine–Gray** for ``event_code``: how it changes the *cumulative share* that returns,
+      pupils who left through a competing ending staying in the risk set (they can no
+      longer return). A covariate that makes exemption more likely lowers the Fine–Gray HR
+      of return even when it does not change the rate of return.
+
+    Both models hold the same terms (region as ``swv_id`` dummies when ``adjust_region``).
+    Variances: cause-specific cluster-robust by pupil, Fine–Gray robust by episode (R's
+    ``finegray`` + ``coxph(cluster = id)``). The cumulative incidence is Aalen–Johansen
+    at ``days``; ``one_minus_km`` is 1 − Kaplan–Meier with competing endings censored,
+    which always lies at or above it.
+
+    Example
+    -------
+    >>> from thuiszit_eval.cohort import Cohort
+    >>> from thuiszit_eval.simulate import demo_cohort_path
+    >>> cr = competing_risks_summary(Cohort.load(demo_cohort_path()))   # doctest: +SKIP
+    >>> cr.cumulative_incidence.query("cause == 1")                     # doctest: +SKIP
+    """
+    d = definition or OutcomeDefinition()
+    labels = _cause_labels(d)
+    st = add_derived_covariates(survival_table(cohort, d).data)
+    # ---- hazard ratios
+    covs = _available(st, covariates)
+    if adjust_region and REGION in st:
+        st[REGION] = _region(st)
+        covs = [*covs, REGION]
+    X, stx = _model_frame(st, [], covs, reference)
+    ev = (stx["event"] == event_code).astype(int)
+    df = X.assign(duration=stx["duration"].to_numpy(), event=stx["event"].to_numpy(),
+                  pupil=stx["pupil_id"].to_numpy())
+    cs = cox_ph(df, "duration", "event", list(X.columns), event_code=event_code,
+                cluster="pupil").table.set_index("term")
+    fg = fine_gray(df, "duration", "event", list(X.columns),
+                   event_code=event_code).table.set_index("term")
+    counts = _term_counts(stx, X, ev, stx["episode_id"])
+    ref = X.attrs["reference"]
+    hr = pd.DataFrame({
+        "term": X.columns,
+        "label": [_term_label(t, ref, {}) for t in X.columns],
+        "kind": ["region" if t.startswith(f"{REGION}=") else "covariate" for t in X.columns],
+    })
+    hr = pd.concat([hr, counts.reset_index(drop=True)], axis=1)
+    for pre, tab in (("cs", cs), ("fg", fg)):
+        for c in ("hr", "hr_lower", "hr_upper"):
+            hr[f"{pre}_{c.replace('hr_', '')}" if c != "hr" else f"{pre}_hr"] = \
+                tab.loc[X.columns, c].to_numpy()
+    hr = _suppress(hr, min_cell)
+    hr.attrs["reference"] = dict(ref)
+    # ---- cumulative incidence per cause
+    data = st[["duration", "event"]]
+    aj = aalen_johansen(data)
+    km = kaplan_meier(data, event_code=event_code)
+    days_a = np.asarray(days, dtype=float)
+    t_sorted = np.sort(data["duration"].to_numpy())
+    n_risk = len(t_sorted) - np.searchsorted(t_sorted, days_a, side="left")
+    rows = []
+    for cause in [c for c in aj.causes if c > 0]:
+        at = aj.at_times(days_a, cause)
+        times = data.loc[data["event"] == cause, "duration"].to_numpy()
+        n_ev = np.array([(times <= t).sum() for t in days_a])
+        part = pd.DataFrame({"cause": cause, "label": labels.get(cause, str(cause)),
+                             "day": days_a.astype(int), "n_risk": n_risk, "n_events": n_ev,
+                             "incidence": at["pstate"].to_numpy(),
+                             "lower": at["lower"].to_numpy(), "upper": at["upper"].to_numpy()})
+        if cause == event_code:
+            part["one_minus_km"] = km.at_times(days_a)["returned"].to_numpy()
+            part["overstatement_pp"] = 100 * (part["one_minus_km"] - part["incidence"])
+        rows.append(part)
+    ci = pd.concat(rows, ignore_index=True)
+    est = ["incidence", "lower", "upper", "one_minus_km", "overstatement_pp"]
+    # a cumulative incidence times n gives its count back: hide it with the count
+    ci = suppress_small(ci, ["n_risk", "n_events"], min_cell,
+                        hide={"n_risk": [c for c in est if c in ci],
+                              "n_events": [c for c in est if c in ci]})
+    for c in est:
+        if c in ci:
+            ci[c] = pd.to_numeric(ci[c], errors="coerce")
+    # ---- endings
+    lab = {0: "censored (still at home at follow-up end, or ended otherwise)", **labels}
+    n = st["event"].map(lab).value_counts().reindex(list(dict.fromkeys(
+        lab[k] for k in sorted(lab)))).fillna(0).astype(int)
+    endings = pd.DataFrame({"ending": n.index, "n": n.to_numpy(),
+                            "pct": np.round(100 * n.to_numpy() / max(len(st), 1), 1)})
+    endings = endings[endings["n"] > 0].reset_index(drop=True)
+    endings = suppress_small(endings, ["n"], min_cell, hide={"n": ["pct"]}, within=[[]])
+    return CompetingRisksSummary(hr, ci, endings, aj, km, labels, d.describe())
