@@ -129,6 +129,9 @@ def test_one_minus_km_overstates_return(competing) -> None:
     assert (ret["overstatement_pp"] >= 0).all()
     assert ret["overstatement_pp"].is_monotonic_increasing
     assert set(ci["cause"]) == {1, 2, 3, 4, 5}
+    # the curves stop where fewer than min_cell episodes are at risk
+    at_risk = competing.aj.cumulative_incidence(1)["n_risk"]
+    assert at_risk.min() >= 10 and competing.aj.table["time"].max() <= competing.horizon
 
 
 def test_fine_gray_beside_cause_specific(competing) -> None:

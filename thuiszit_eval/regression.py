@@ -522,7 +522,9 @@ class CompetingRisksSummary:
     overstatement_pp = (1 − KM − incidence) in percentage points. ``endings``: how the
     episodes ended (label, n, pct). ``aj``/``km``: the fitted curves for
     :func:`~thuiszit_eval.plots.cif_plot` and :func:`~thuiszit_eval.plots.km_vs_aj_plot`;
-    ``labels``: cause code → label.
+    ``labels``: cause code → label. ``horizon``: the curves (and the table) stop at the
+    last time with at least ``min_cell`` episodes at risk: follow-up beyond it is censored
+    there, so no step of a plotted curve rests on fewer pupils.
     """
 
     hazard_ratios: pd.DataFrame
@@ -531,6 +533,7 @@ class CompetingRisksSummary:
     aj: AalenJohansenResult = field(repr=False)
     km: KaplanMeierResult = field(repr=False)
     labels: dict[int, str]
+    horizon: float = np.inf
     definition: str = ""
 
 
@@ -565,7 +568,8 @@ def competing_risks_summary(cohort: Cohort, definition: OutcomeDefinition | None
     Variances: cause-specific cluster-robust by pupil, Fine–Gray robust by episode (R's
     ``finegray`` + ``coxph(cluster = id)``). The cumulative incidence is Aalen–Johansen
     at ``days``; ``one_minus_km`` is 1 − Kaplan–Meier with competing endings censored,
-    which always lies at or above it.
+    which always lies at or above it. Both are computed up to the last time with at least
+    ``min_cell`` episodes at risk (``horizon``; later follow-up is censored there).
 
     Example
     -------
@@ -604,8 +608,15 @@ def competing_risks_summary(cohort: Cohort, definition: OutcomeDefinition | None
                 tab.loc[X.columns, c].to_numpy()
     hr = _suppress(hr, min_cell)
     hr.attrs["reference"] = dict(ref)
-    # ---- cumulative incidence per cause
+    # ---- cumulative incidence per cause, curves cut where fewer than min_cell are at risk
     data = st[["duration", "event"]]
+    dur = np.sort(data["duration"].to_numpy())
+    at_risk = len(dur) - np.searchsorted(dur, dur, side="left")
+    horizon = float(dur[at_risk >= min_cell].max()) if (at_risk >= min_cell).any() else 0.0
+    data = pd.DataFrame({
+        "duration": np.minimum(data["duration"].to_numpy(), horizon),
+        "event": np.where(data["duration"].to_numpy() > horizon, 0, data["event"].to_numpy()),
+    })
     aj = aalen_johansen(data)
     km = kaplan_meier(data, event_code=event_code)
     days_a = np.asarray(days, dtype=float)
@@ -641,4 +652,4 @@ def competing_risks_summary(cohort: Cohort, definition: OutcomeDefinition | None
                             "pct": np.round(100 * n.to_numpy() / max(len(st), 1), 1)})
     endings = endings[endings["n"] > 0].reset_index(drop=True)
     endings = suppress_small(endings, ["n"], min_cell, hide={"n": ["pct"]}, within=[[]])
-    return CompetingRisksSummary(hr, ci, endings, aj, km, labels, d.describe())
+    return CompetingRisksSummary(hr, ci, endings, aj, km, labels, horizon, d.describe())
