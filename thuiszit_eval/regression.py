@@ -81,6 +81,9 @@ __all__ = [
     "competing_risks_summary",
     "compare_models",
     "design_matrix",
+    "display_competing",
+    "display_hazard_ratios",
+    "display_incidence",
     "fit_cox_models",
     "ph_check",
     "truth_hazard_ratios",
@@ -296,8 +299,8 @@ def _term_counts(data: pd.DataFrame, X: pd.DataFrame, event: pd.Series,
                       == 0).all(axis=1)
     out = _counts(exposed, ref, event, episode).reindex(list(X.columns))
     # whole numbers (not 202.0); continuous terms have no counts
-    return out.astype(object).where(out.notna(), None).map(
-        lambda v: None if v is None else int(v))
+    return pd.DataFrame({c: pd.Series([None if pd.isna(v) else int(v) for v in out[c]],
+                                      index=out.index, dtype=object) for c in out.columns})
 
 
 def _model_frame(data: pd.DataFrame, exposures: list[str], covariates: list[str],
@@ -653,3 +656,75 @@ def competing_risks_summary(cohort: Cohort, definition: OutcomeDefinition | None
     endings = endings[endings["n"] > 0].reset_index(drop=True)
     endings = suppress_small(endings, ["n"], min_cell, hide={"n": ["pct"]}, within=[[]])
     return CompetingRisksSummary(hr, ci, endings, aj, km, labels, horizon, d.describe())
+
+
+# --------------------------------------------------------------------------- display
+def _fmt_ci(est: object, lo: object, hi: object, pct: bool = False) -> str:
+    if est is None or pd.isna(est):
+        return ""
+    if pct:
+        return f"{100 * est:.1f}% ({100 * lo:.1f}–{100 * hi:.1f})"
+    return f"{est:.2f} ({lo:.2f}–{hi:.2f})"
+
+
+def display_hazard_ratios(table: pd.DataFrame, model: str = "time-varying") -> pd.DataFrame:
+    """One model of :func:`fit_cox_models` for reading: counts, "HR (95% CI)", p.
+
+    Example
+    -------
+    >>> t = pd.DataFrame({"model": ["time-varying"], "term": ["bts"], "label": ["BtS"],
+    ...                   "kind": ["intervention"], "n_episodes": [655], "n_events": [472],
+    ...                   "n_episodes_ref": [2319], "n_events_ref": [1104], "hr": [1.517],
+    ...                   "hr_lower": [1.33], "hr_upper": [1.73], "p": [1e-9]})
+    >>> display_hazard_ratios(t).iloc[0, 2:].tolist()
+    ['1.52 (1.33–1.73)', '<0.001']
+    """
+    t = table[table["model"] == model]
+    out = pd.DataFrame({
+        "episodes with": t["n_episodes"].where(t["n_episodes"].notna(), ""),
+        "returns while exposed": t["n_events"].where(t["n_events"].notna(), ""),
+        "HR (95% CI)": [_fmt_ci(*r) for r in t[["hr", "hr_lower", "hr_upper"]].to_numpy()],
+        "p": ["" if pd.isna(p) else ("<0.001" if p < 0.001 else f"{p:.3f}") for p in t["p"]],
+    })
+    out.index = pd.Index(t["label"].to_numpy(), name=None)
+    return out
+
+
+def display_competing(summary: CompetingRisksSummary, region: bool = False) -> pd.DataFrame:
+    """Cause-specific and Fine–Gray hazard ratios side by side, formatted for reading.
+
+    Region rows are left out unless ``region``. Example: see :func:`competing_risks_summary`.
+    """
+    t = summary.hazard_ratios
+    if not region:
+        t = t[t["kind"] != "region"]
+    out = pd.DataFrame({
+        "episodes with": t["n_episodes"].where(t["n_episodes"].notna(), ""),
+        "returns": t["n_events"].where(t["n_events"].notna(), ""),
+        "cause-specific HR (rate of return)": [
+            _fmt_ci(*r) for r in t[["cs_hr", "cs_lower", "cs_upper"]].to_numpy()],
+        "Fine–Gray HR (share returned)": [
+            _fmt_ci(*r) for r in t[["fg_hr", "fg_lower", "fg_upper"]].to_numpy()],
+    })
+    out.index = pd.Index(t["label"].to_numpy(), name=None)
+    return out
+
+
+def display_incidence(summary: CompetingRisksSummary) -> pd.DataFrame:
+    """Cumulative incidence per cause (rows) at each reported day (columns), in percent
+    with 95% CI; for the return also 1 − KM and the overstatement in percentage points.
+    Suppressed cells are empty. Example: see :func:`competing_risks_summary`.
+    """
+    ci = summary.cumulative_incidence
+    rows = {}
+    for (_, label), g in ci.groupby(["cause", "label"], sort=True):
+        rows[label] = {f"day {d:g}": _fmt_ci(e, lo, hi, pct=True) for d, e, lo, hi in
+                       g[["day", "incidence", "lower", "upper"]].to_numpy()}
+        if "one_minus_km" in g and g["one_minus_km"].notna().any():
+            rows["1 − Kaplan–Meier (other endings censored)"] = {
+                f"day {d:g}": "" if pd.isna(v) else f"{100 * v:.1f}%"
+                for d, v in g[["day", "one_minus_km"]].to_numpy()}
+            rows["overstatement of return (percentage points)"] = {
+                f"day {d:g}": "" if pd.isna(v) else f"{v:.1f}"
+                for d, v in g[["day", "overstatement_pp"]].to_numpy()}
+    return pd.DataFrame.from_dict(rows, orient="index")
