@@ -90,8 +90,10 @@ __all__ = [
     "RETURN_REASONS",
     "SAME_DAY",
     "OutcomeDefinition",
+    "RELAPSE_TYPES",
     "SurvivalTable",
     "counting_process",
+    "relapse_table",
     "survival_table",
 ]
 
@@ -614,3 +616,136 @@ def counting_process(cohort: Cohort, definition: OutcomeDefinition | None = None
     out.attrs["definition"] = d
     return out
 
+
+#: Episode types that count as a relapse with ``next_types="thuiszitten"``: a new episode of
+#: actually staying home (a new ``dreigend`` signal does not count).
+RELAPSE_TYPES: tuple[str, ...] = ("lrv", "absoluut_verzuim")
+
+
+def relapse_table(cohort: Cohort, definition: OutcomeDefinition | None = None,
+                  next_types: str | tuple[str, ...] | None = None,
+                  group: str | None = None) -> SurvivalTable:
+    """Time from a return to school to the pupil's next episode (relapse).
+
+    One row per episode that *ended in a return* (``end_reason`` in :data:`RETURN_REASONS`,
+    end date on or before follow-up end). The clock starts at the return (the episode's
+    ``end_date``); the event (code 1, label ``relapse``) is the ``absence_start`` of the
+    pupil's first later episode of a type in ``next_types``; without one the row is censored
+    at follow-up end. Episodes returning on the follow-up end day itself have no time at
+    risk and are excluded (``n_excluded``).
+
+    Parameters
+    ----------
+    definition:
+        Only ``time_scale`` and ``horizon_days`` are used (default calendar days, no
+        horizon); origin, event and competing settings of the definition do not apply.
+    next_types:
+        Which next episodes count: ``None`` (default) any type; ``"thuiszitten"`` =
+        :data:`RELAPSE_TYPES` (lrv or absoluut verzuim: a later ``dreigend`` episode is
+        passed over, the clock runs on to the next real thuiszit episode); or a tuple of
+        episode_type codes.
+    group:
+        As in :func:`survival_table`: ``"intervention"`` (first intervention of the episode
+        the pupil returned from) or a covariate column.
+
+    Competing events: none. The cohort records why *episodes* end, not whether a pupil
+    who is back at school later moves away, gets an exemption or ages out, so those pupils
+    stay in the risk set until follow-up end (administrative censoring). If such exits are
+    common the cumulative relapse probability is underestimated; use ``horizon_days`` to
+    restrict follow-up to a period in which they are rare.
+
+    Returns
+    -------
+    SurvivalTable
+        ``.data`` columns: episode_id (the episode returned from), pupil_id, origin_date
+        (the return), stop_date, duration, event (0 censored, 1 relapse), event_label,
+        [group], end_reason (how the pupil returned), next_episode_id, next_episode_type,
+        then the baseline covariates of :func:`survival_table`, measured at the return (age
+        at the return; episode_type and prior_episodes of the episode returned from).
+
+    Example
+    -------
+    >>> from thuiszit_eval.cohort import Cohort
+    >>> from thuiszit_eval.schema import schema_dir
+    >>> rt = relapse_table(Cohort.load(schema_dir() / "example"))
+    >>> row = rt.data.set_index("episode_id").loc["E0001a"]
+    >>> float(row.duration), int(row.event), row.next_episode_id
+    (168.0, 1, 'E0002a')
+    """
+    d = definition or OutcomeDefinition()
+    if next_types is None:
+        types = None
+    elif next_types == "thuiszitten":
+        types = RELAPSE_TYPES
+    elif isinstance(next_types, str):
+        types = (next_types,)
+    else:
+        types = tuple(next_types)
+    fu = cohort.follow_up_end
+    allep = cohort.episodes.sort_values(["pupil_id", "absence_start"], kind="stable") \
+        .reset_index(drop=True)
+    ret = allep["end_reason"].isin(RETURN_REASONS) & allep["end_date"].notna() & (
+        allep["end_date"] <= fu)
+    # next qualifying episode per row: backward fill within the pupil over qualifying rows
+    qual = allep["episode_type"].isin(types) if types is not None else \
+        pd.Series(True, index=allep.index)
+    pos = pd.Series(np.where(qual, np.arange(len(allep)), np.nan), index=allep.index)
+    nxt = pos.groupby(allep["pupil_id"], sort=False).shift(-1)
+    nxt = nxt.groupby(allep["pupil_id"], sort=False).bfill()
+    # shift(-1) looks at the next row only when that row qualifies; back-filling within the
+    # pupil then carries the first later qualifying row to every earlier row
+    ep = allep[ret].copy()
+    nxt = nxt[ret]
+    excluded: dict[str, int] = {}
+    at_end = ep["end_date"] >= fu
+    if at_end.any():
+        excluded["return on follow-up end"] = int(at_end.sum())
+    ep, nxt = ep[~at_end], nxt[~at_end]
+    has = nxt.notna().to_numpy()
+    idx = nxt.fillna(0).astype(int).to_numpy()
+    next_id = np.where(has, allep["episode_id"].to_numpy()[idx], None)
+    next_type = np.where(has, allep["episode_type"].to_numpy()[idx], None)
+    next_start = pd.Series(np.where(has, allep["absence_start"].to_numpy()[idx],
+                                    np.datetime64("NaT")), index=ep.index)
+    ep["origin_date"] = ep["end_date"]
+    event = (has & (next_start <= fu).to_numpy()).astype(int)
+    stop = next_start.where(event == 1, fu)
+    holidays = _holidays(cohort)
+    dur = _elapsed(ep["origin_date"], stop, d.time_scale, holidays)
+    dur = np.where(dur <= 0, SAME_DAY, dur)
+    stop = pd.Series(pd.to_datetime(stop).to_numpy(), index=ep.index)
+    if d.horizon_days is not None:
+        over = dur > d.horizon_days
+        if over.any():
+            o = ep["origin_date"][over].to_numpy().astype("datetime64[D]")
+            if d.time_scale == "calendar":
+                at = o + np.timedelta64(int(np.floor(d.horizon_days)), "D")
+            else:
+                at = np.busday_offset(o, int(np.floor(d.horizon_days)), roll="forward",
+                                      holidays=holidays)
+            stop[over] = pd.to_datetime(at).to_numpy()
+        dur = np.where(over, float(d.horizon_days), dur)
+        event = np.where(over, 0, event)
+    ep = ep.reset_index(drop=True)
+    out = pd.DataFrame({
+        "episode_id": ep["episode_id"].to_numpy(),
+        "pupil_id": ep["pupil_id"].to_numpy(),
+        "origin_date": ep["origin_date"].to_numpy(),
+        "stop_date": stop.to_numpy(),
+        "duration": dur.astype(float),
+        "event": np.asarray(event, dtype=int),
+    })
+    out["event_label"] = np.where(out["event"] == 1, "relapse", "censored")
+    cov = _covariates(cohort, ep)
+    if group == "intervention":
+        out["intervention"] = _main_intervention(cohort, ep["episode_id"])
+    elif group is not None:
+        if group not in cov:
+            raise ValueError(f"group {group!r}: not a covariate; use 'intervention' or one of "
+                             f"{', '.join(cov.columns)}")
+        out[group] = cov.pop(group).to_numpy()
+    out["end_reason"] = ep["end_reason"].to_numpy()
+    out["next_episode_id"] = next_id
+    out["next_episode_type"] = next_type
+    out = pd.concat([out, cov.reset_index(drop=True)], axis=1)
+    return SurvivalTable(out, d, excluded, group, cohort.name)
