@@ -14,7 +14,7 @@ Example
 -------
 >>> from thuiszit_eval.report import notebook_paths
 >>> notebook_paths()[0].name
-'01_data_quality.ipynb'
+'00_start_here.ipynb'
 """
 
 from __future__ import annotations
