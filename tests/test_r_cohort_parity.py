@@ -20,6 +20,9 @@ the same units). Dates hold whole days, so the mapping refuses fractional times.
 The cohort must validate without a single rejection, :func:`survival_table` must give back
 R's times and status, and the estimators run on that survival table must equal R's values
 in ``tests/fixtures/r_survival/`` (1e-6 points, 1e-4 standard errors and intervals).
+The folders are committed under ``tests/fixtures/r_cohorts/``; when R is installed,
+``tests/r/cohort_datasets.R`` reads them from R's side and checks that they hold R's own
+data sets exactly.
 
 The second half tests :func:`thuiszit_eval.outcomes.relapse_table`.
 """
@@ -366,6 +369,40 @@ def test_fine_gray_on_cohort_matches_finegray_coxph_and_crr(name, cov):
     rc = ref("finegray.csv").query("dataset == @name and model == 'crr'")
     crr = sv.fine_gray(surv(name), "duration", "event", cov, method="crr").table
     close(crr["coef"], rc["coef"], POINT)
+
+
+@pytest.mark.skipif(__import__("shutil").which("Rscript") is None, reason="Rscript not found")
+def test_r_reads_the_cohort_folders_as_its_own_data_sets(tmp_path):
+    """tests/r/cohort_datasets.R: R derives time and status from the folders' dates and end
+    reasons, checks they equal lung/veteran/mgus2/ties exactly, and fits on them."""
+    import subprocess
+
+    out = tmp_path / "cohort_fits.csv"
+    script = Path(__file__).parent / "r" / "cohort_datasets.R"
+    proc = subprocess.run(["Rscript", str(script), str(COHORTS), str(out)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    if proc.returncode != 0 and "there is no package called" in proc.stderr:
+        pytest.skip("R package survival or cmprsk missing")
+    assert proc.returncode == 0, proc.stderr
+    r = pd.read_csv(out).set_index(["dataset", "quantity"])["value"]
+    mine = {}
+    for name, cov in [("lung", ["age", "sex", "ph_ecog"]), ("veteran", ["trt", "karno", "age"])]:
+        t = sv.cox_ph(surv(name), "duration", "event", [f"r_{c}" for c in cov]).table
+        mine.update({(name, f"coxph_coef_{c}"): v for c, v in zip(cov, t["coef"], strict=True)})
+    km = sv.kaplan_meier(surv("veteran")).at_times([30, 90, 180])
+    mine.update({("veteran", f"km_surv_{t:g}"): v
+                 for t, v in zip(km["time"], km["surv"], strict=True)})
+    crr = sv.fine_gray(surv("mgus2"), covariates=["r_age", "r_male"], method="crr").table
+    mine.update({("mgus2", f"crr_coef_{c}"): v
+                 for c, v in zip(["age", "male"], crr["coef"], strict=True)})
+    aj = sv.aalen_johansen(surv("mgus2"))
+    for k in (1, 2):
+        a = aj.at_times([60, 120, 240], state=k)
+        mine.update({("mgus2", f"cuminc_{k}_{t:g}"): v
+                     for t, v in zip(a["time"], a["pstate"], strict=True)})
+    assert set(mine) == set(r.index)
+    for key, v in mine.items():
+        close(v, r[key], POINT)
 
 
 # =========================================================================== relapse
