@@ -65,6 +65,16 @@ def _dictionary(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _analyse(args: argparse.Namespace) -> int:
+    from .analyse import analyse_cohort
+    from .cohort import Cohort
+
+    cohort = Cohort.load(args.cohort)
+    tables = analyse_cohort(cohort, args.out, min_cell=args.min_cell)
+    print(f"{len(tables)} tables, figures and README.md written to {args.out}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="thuiszit-eval",
@@ -101,6 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=["csv", "parquet"], default="csv")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_simulate)
+
+    a = sub.add_parser("analyse", help="time to return per intervention: KM, CIF, Cox, "
+                       "Fine–Gray tables and figures")
+    a.add_argument("cohort", help="cohort folder with datapackage.json")
+    a.add_argument("--out", required=True, help="folder to write tables and figures to")
+    a.add_argument("--min-cell", type=int, default=10,
+                   help="smallest count shown in the tables (10)")
+    a.set_defaults(func=_analyse)
 
     d = sub.add_parser("dictionary", help="print the data dictionary (Markdown)")
     d.set_defaults(func=_dictionary)

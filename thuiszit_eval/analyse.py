@@ -1,0 +1,251 @@
+"""Time to return to school per intervention: the standard set of tables and figures.
+
+:func:`analyse_cohort` runs the descriptive survival analysis of a cohort and writes tidy
+CSV tables, PNG figures and a README.md (what every column means) to one folder:
+
+- Kaplan–Meier curves, medians and quartiles, share returned at 28/91/182/365 days, RMST
+  at 182 and 365 days (with the difference against usual care) and the log-rank test;
+- Aalen–Johansen cumulative incidence of return and of each competing ending;
+- a cause-specific Cox model and a Fine–Gray model of the group plus baseline covariates.
+
+All comparisons are **unadjusted for time-varying exposure** (the group is the first
+intervention of the episode, fixed at the origin): they suffer from immortal time and
+confounding by indication and are descriptive only.
+
+Counts below ``min_cell`` (numbers at risk, events, censorings, group sizes) are replaced
+by ``"<min_cell"`` via :func:`thuiszit_eval.describe.suppress_small`; Kaplan–Meier curve
+rows with fewer than ``min_cell`` pupils at risk are left out, as in the figures.
+
+Example
+-------
+>>> from thuiszit_eval.cohort import Cohort
+>>> from thuiszit_eval.simulate import demo_cohort_path
+>>> tables = analyse_cohort(Cohort.load(demo_cohort_path()), "out")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from .cohort import Cohort
+from .describe import suppress_small
+from .outcomes import OutcomeDefinition, survival_table
+from .plots import cif_plot, forest_plot, km_plot, km_vs_aj_plot
+from .survival import (
+    aalen_johansen,
+    cox_ph,
+    fine_gray,
+    kaplan_meier,
+    logrank_test,
+)
+
+TIMES = (28, 91, 182, 365)
+RMST_TAUS = (182, 365)
+USUAL_CARE = ("usual_care", "none")
+COUNT_COLUMNS = ("n", "n_events", "n_risk", "n_event", "n_censor", "observed")
+CLUSTER = "swv_id"
+
+TABLES = ("km_by_group", "medians", "returned_at", "rmst", "logrank",
+          "cumulative_incidence", "cox", "fine_gray")
+FIGURES = ("km_plot", "cif_plot", "km_vs_aj_plot", "forest_plot")
+
+_README_COLUMNS = {
+    "km_by_group": (
+        "Kaplan–Meier curve per group (competing endings censored), one row per time with "
+        "at least min_cell pupils at risk.",
+        "group, time (days), n_risk (at risk just before time), n_event (returns at time), "
+        "n_censor (censored or competing ending at time), surv (share not yet returned), "
+        "std_err_log, std_err, lower, upper (95% CI of surv, log transform)",
+    ),
+    "medians": (
+        "Time (days) by which 25%, 50% (median) and 75% of the group has returned, from the "
+        "Kaplan–Meier curve, with 95% CI (Brookmeyer–Crowley). Empty where not reached.",
+        "group, n (episodes), n_events (returns), prob (0.25/0.5/0.75), quantile, lower, upper",
+    ),
+    "returned_at": (
+        "Share returned (1 − Kaplan–Meier) at 28, 91, 182 and 365 days per group.",
+        "group, time (days), n_risk (still at risk at time), n_event / n_censor (since the "
+        "previous time), surv, std_err, lower, upper (of surv), returned (= 1 − surv), "
+        "returned_lower, returned_upper (95% CI)",
+    ),
+    "rmst": (
+        "Restricted mean time not yet returned (days) up to tau = 182 and 365, and the "
+        "difference with the reference group (usual care, else the largest group).",
+        "group, tau, rmst, std_err, lower, upper, reference, difference (group − reference), "
+        "difference_se, difference_lower, difference_upper, difference_p",
+    ),
+    "logrank": (
+        "Log-rank test of equal hazards of return across all groups.",
+        "group, n, observed (returns), expected, oe2_e, oe2_v, chisq, df, p (the test, "
+        "repeated on each row)",
+    ),
+    "cumulative_incidence": (
+        "Aalen–Johansen cumulative incidence of each ending (return and every competing "
+        "ending) at 28, 91, 182 and 365 days per group.",
+        "group, time (days), state (1 = return, 2.. competing), cause (label), pstate "
+        "(cumulative incidence), std_err, lower, upper (95% CI)",
+    ),
+    "cox": (
+        "Cause-specific Cox model for return (competing endings censored), Efron ties, "
+        "cluster-robust SE by samenwerkingsverband (swv_id).",
+        "term, coef (log HR), hr, se (used for CI and p), se_model, se_robust, z, p, lower, "
+        "upper (of coef), hr_lower, hr_upper",
+    ),
+    "fine_gray": (
+        "Fine–Gray model for the cumulative incidence of return (subdistribution hazard), "
+        "same terms as the Cox model, SE clustered by episode.",
+        "term, coef (log subdistribution HR), hr, se, se_model, se_robust, se_cluster, z, p, "
+        "lower, upper, hr_lower, hr_upper",
+    ),
+}
+
+
+def reference_group(data: pd.DataFrame, group: str) -> str:
+    """Usual care when present, else the largest group (ties: first in sort order)."""
+    counts = data[group].astype(str).value_counts()
+    for g in USUAL_CARE:
+        if g in counts.index:
+            return g
+    counts = counts.sort_index(kind="stable")
+    return str(counts.idxmax())
+
+
+def _design(data: pd.DataFrame, group: str, reference: str) -> tuple[pd.DataFrame, list[str]]:
+    """Numeric covariates: group dummies (vs reference), age, episode type, need_* flags."""
+    x = pd.DataFrame(index=data.index)
+    g = data[group].astype(str)
+    for lev in sorted(set(g) - {reference}):
+        x[f"{group}={lev}"] = (g == lev).astype(float)
+    if "age" in data:
+        x["age"] = data["age"].astype(float)
+    if "episode_type" in data:
+        et = data["episode_type"].astype(str)
+        ref = et.value_counts().sort_index(kind="stable").idxmax()
+        for lev in sorted(set(et) - {ref}):
+            x[f"episode_type={lev}"] = (et == lev).astype(float)
+    for c in sorted(c for c in data.columns if c.startswith("need_")):
+        v = data[c].astype(float)
+        if v.nunique() > 1 and min(v.sum(), len(v) - v.sum()) >= 1:
+            x[c] = v
+    x = x.loc[:, x.notna().all() & (x.nunique() > 1)]
+    return x, list(x.columns)
+
+
+def _suppress(df: pd.DataFrame, min_cell: int) -> pd.DataFrame:
+    cols = [c for c in COUNT_COLUMNS if c in df.columns]
+    return suppress_small(df, cols, min_cell) if cols else df
+
+
+def _readme(definition: OutcomeDefinition, group: str, reference: str, min_cell: int,
+            n_groups: int) -> str:
+    lines = [
+        "# Time to return to school",
+        "",
+        f"Outcome: {definition.describe()}",
+        "",
+        f"Groups: `{group}` ({n_groups} groups; the first intervention of the episode, fixed "
+        f"at the origin). Reference group: `{reference}`.",
+        "",
+        "**These comparisons are unadjusted**: the group is known only once the intervention "
+        "starts (immortal time) and pupils are not assigned at random (confounding). They "
+        "describe, they do not estimate effects.",
+        "",
+        f"Small cells: counts below {min_cell} are shown as `<{min_cell}`; curve rows with "
+        f"fewer than {min_cell} pupils at risk are left out.",
+        "",
+        "## Tables (CSV)",
+        "",
+    ]
+    for name in TABLES:
+        what, cols = _README_COLUMNS[name]
+        lines += [f"### {name}.csv", "", what, "", f"Columns: {cols}.", ""]
+    lines += ["## Figures (PNG)", "",
+              "- `km_plot.png`: share returned (1 − Kaplan–Meier) per group, numbers at risk.",
+              "- `cif_plot.png`: cumulative incidence of return and competing endings (all).",
+              "- `km_vs_aj_plot.png`: 1 − KM against the Aalen–Johansen incidence (all).",
+              "- `forest_plot.png`: hazard ratios of the cause-specific Cox model.", ""]
+    return "\n".join(lines)
+
+
+def analyse_cohort(
+    cohort: Cohort,
+    out_dir: str | Path,
+    definition: OutcomeDefinition | None = None,
+    group: str = "intervention",
+    min_cell: int = 10,
+) -> dict[str, pd.DataFrame]:
+    """Write the time-to-return tables, figures and README.md to ``out_dir``.
+
+    Returns the written (suppressed) tables by name (see ``TABLES``).
+    """
+    definition = definition or OutcomeDefinition()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    st = survival_table(cohort, definition, group=group)
+    data = st.data.sort_values("episode_id", kind="stable").reset_index(drop=True)
+    data[group] = data[group].astype(str)
+    reference = reference_group(data, group)
+    labels = definition.labels
+
+    km = kaplan_meier(data, "duration", "event", group=group)
+    aj = aalen_johansen(data, "duration", "event", group=group)
+    lr = logrank_test(data, "duration", "event", group=group)
+
+    curve = km.table[km.table["n_risk"] >= min_cell].reset_index(drop=True)
+    counts = pd.DataFrame({"group": km.groups, "n": km.n.to_numpy(),
+                           "n_events": km.n_events.to_numpy()})
+    medians = counts.merge(km.quantiles(), on="group", how="right")
+    rm = []
+    for tau in RMST_TAUS:
+        r = km.rmst(tau)
+        diffs = {g: km.rmst_difference(tau, (g, reference)).iloc[0] for g in km.groups}
+        r["reference"] = reference
+        for src, dst in (("difference", "difference"), ("std_err", "difference_se"),
+                         ("lower", "difference_lower"), ("upper", "difference_upper"),
+                         ("p", "difference_p")):
+            r[dst] = [np.nan if g == reference else diffs[g][src] for g in r["group"]]
+        rm.append(r)
+    logrank = lr.table.assign(chisq=lr.chisq, df=lr.df, p=lr.p)
+    ci = []
+    for s in (c for c in aj.causes if c > 0):
+        a = aj.at_times(TIMES, s)
+        a.insert(3, "cause", labels.get(s, str(s)))
+        ci.append(a)
+
+    x, terms = _design(data, group, reference)
+    model = pd.concat([data[["duration", "event", CLUSTER]], x], axis=1)
+    cox = cox_ph(model, "duration", "event", terms, cluster=CLUSTER)
+    fg = fine_gray(model, "duration", "event", terms)
+
+    tables = {
+        "km_by_group": curve,
+        "medians": medians,
+        "returned_at": km.at_times(TIMES),
+        "rmst": pd.concat(rm, ignore_index=True),
+        "logrank": logrank,
+        "cumulative_incidence": pd.concat(ci, ignore_index=True),
+        "cox": cox.table,
+        "fine_gray": fg.table,
+    }
+    tables = {k: _suppress(v, min_cell) for k, v in tables.items()}
+    for name, df in tables.items():
+        df.to_csv(out / f"{name}.csv", index=False, float_format="%.6g")
+
+    aj_all = aalen_johansen(data, "duration", "event")
+    km_all = kaplan_meier(data, "duration", "event")
+    figs = {
+        "km_plot": km_plot(km, min_at_risk=min_cell),
+        "cif_plot": cif_plot(aj_all, labels=labels, min_at_risk=min_cell),
+        "km_vs_aj_plot": km_vs_aj_plot(km_all, aj_all),
+        "forest_plot": forest_plot(cox.table),
+    }
+    for name, fig in figs.items():
+        fig.savefig(out / f"{name}.png", dpi=120, metadata={"Software": None})
+        plt.close(fig)
+    (out / "README.md").write_text(
+        _readme(definition, group, reference, min_cell, len(km.groups)), encoding="utf-8")
+    return tables
