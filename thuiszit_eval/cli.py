@@ -11,6 +11,8 @@ Example
     thuiszit-eval validate my_cohort --report problems.csv
     thuiszit-eval pseudonymise raw_export/ cohort/ --key-file ~/.thuiszit.key
     thuiszit-eval simulate --pupils 2000 --seed 1 --out sim_cohort
+    thuiszit-eval report my_cohort --out report/ --lang nl --min-cell 10
+    thuiszit-eval demo
 """
 
 from __future__ import annotations
@@ -75,6 +77,34 @@ def _analyse(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _report(args: argparse.Namespace) -> int:
+    from .report import build_report
+
+    rep = build_report(args.cohort, args.out, lang=args.lang, min_cell=args.min_cell,
+                       seed=args.seed, progress=not args.quiet)
+    print(rep.summary())
+    return EXIT_REJECTED if rep.failed else EXIT_OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .simulate import demo_cohort_path
+
+    args.cohort = demo_cohort_path()
+    code = _report(args)
+    print(f"\nThe demo report is at {Path(args.out).resolve() / 'report.html'}")
+    return code
+
+
+def _add_report_options(p: argparse.ArgumentParser, default_out: str | None) -> None:
+    p.add_argument("--out", required=default_out is None, default=default_out,
+                   help="folder for report.html, the executed notebooks and the tables")
+    p.add_argument("--lang", choices=["nl", "en"], default="nl", help="language (nl)")
+    p.add_argument("--min-cell", type=int, default=10,
+                   help="counts below this are suppressed (10)")
+    p.add_argument("--seed", type=int, default=1, help="seed for bootstraps (1)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="thuiszit-eval",
@@ -119,6 +149,16 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--min-cell", type=int, default=10,
                    help="smallest count shown in the tables (10)")
     a.set_defaults(func=_analyse)
+
+    r = sub.add_parser("report", help="run every notebook on a cohort and render one HTML "
+                       "report with small cells suppressed")
+    r.add_argument("cohort", help="cohort folder with datapackage.json")
+    _add_report_options(r, None)
+    r.set_defaults(func=_report)
+
+    dm = sub.add_parser("demo", help="the report on the simulated demo cohort")
+    _add_report_options(dm, "demo-report")
+    dm.set_defaults(func=_demo)
 
     d = sub.add_parser("dictionary", help="print the data dictionary (Markdown)")
     d.set_defaults(func=_dictionary)

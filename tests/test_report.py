@@ -1,0 +1,139 @@
+"""The report: every notebook on a cohort → one HTML page; privacy scan; a real browser."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from thuiszit_eval.cohort import Cohort
+from thuiszit_eval.report import build_report, notebook_paths, scan_report
+from thuiszit_eval.simulate import demo_cohort_path, write_simulated_cohort
+
+
+def _ids(folder: Path) -> set[str]:
+    c = Cohort.load(folder)
+    ids = set(c.pupils.pupil_id) | set(c.episodes.episode_id)
+    ids |= set(c.pupils.school_id.dropna())
+    if c.interventions is not None:
+        ids |= set(c.interventions.intervention_id)
+    return ids
+
+
+@pytest.fixture(scope="module")
+def demo_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo-report")
+    return build_report(demo_cohort_path(), out, progress=False)
+
+
+def test_demo_report_renders_every_notebook(demo_report):
+    assert [s.notebook for s in demo_report.sections] == [p.name for p in notebook_paths()]
+    assert not demo_report.failed, demo_report.summary()
+    page = demo_report.html_path.read_text(encoding="utf-8")
+    assert "Kerncijfers" in page and "Mediaan aantal dagen tot terugkeer" in page
+    for i, s in enumerate(demo_report.sections, 1):
+        assert f'id="sec-{i}"' in page
+        assert (demo_report.html_path.parent / "notebooks" / s.notebook).exists()
+    assert "<img" in page and "data:image/png;base64" in page  # figures inline
+    assert (demo_report.html_path.parent / "key_figures.csv").exists()
+
+
+def test_demo_report_passes_the_privacy_scan(demo_report):
+    page = demo_report.html_path.read_text(encoding="utf-8")
+    assert scan_report(page, _ids(demo_cohort_path()), min_cell=10) == []
+    # nor does any output of the executed notebooks beside it hold an id
+    ids = _ids(demo_cohort_path())
+    for nb in (demo_report.html_path.parent / "notebooks").glob("*.ipynb"):
+        outputs = json.dumps([c.get("outputs", []) for c in nbformat.read(nb, 4).cells])
+        assert not [i for i in ids if i in outputs], nb.name
+
+
+def test_scan_finds_leaked_ids_and_small_counts():
+    page = ("<p>P1234abcd</p><table><tr><th>group</th><th>n</th><th>share</th></tr>"
+            "<tr><td>a</td><td>7</td><td>3</td></tr><tr><td>b</td><td>40</td><td>5</td></tr>"
+            "</table>")
+    found = scan_report(page, {"P1234abcd", "Pnotthere1"}, min_cell=10)
+    assert any("1 pupil/episode ids" in f for f in found)
+    assert any("'n'" in f and "1 counts below 10" in f for f in found)
+    assert scan_report(page.replace("7", "70").replace("P1234abcd", ""), {"P1234abcd"}) == []
+
+
+def test_report_on_a_second_cohort_in_english(tmp_path):
+    folder = write_simulated_cohort(tmp_path / "other", n_pupils=700, seed=7, progress=False)
+    rep = build_report(folder, tmp_path / "out", lang="en", progress=False)
+    assert not rep.failed, rep.summary()
+    page = rep.html_path.read_text(encoding="utf-8")
+    assert "Key figures" in page and "Median days to return" in page
+    assert "Simulated cohort (seed 7" in page
+    assert scan_report(page, _ids(folder)) == []
+
+
+def test_failing_notebook_is_named_and_the_rest_renders(tmp_path):
+    bad = tmp_path / "99_broken.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# 99 — Broken"),
+                nbformat.v4.new_code_cell("cohort_folder = ''", metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("1 / 0")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, bad)
+    rep = build_report(demo_cohort_path(), tmp_path / "out",
+                       notebooks=[notebook_paths()[1], bad], progress=False)
+    assert [s.ok for s in rep.sections] == [True, False]
+    assert "ZeroDivisionError" in rep.sections[1].error and "cell" in rep.sections[1].error
+    page = rep.html_path.read_text(encoding="utf-8")
+    assert "could not be executed" in page or "kon niet worden uitgevoerd" in page
+    assert "Data quality" in page
+
+
+def _chrome():
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if not (chromium and driver):
+        pytest.skip("headless Chromium not installed (Debian packages chromium, "
+                    "chromium-driver; .ci/run installs them)")
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--window-size=1200,1600"):
+        opts.add_argument(flag)
+    return webdriver.Chrome(service=Service(driver), options=opts)
+
+
+def test_report_in_headless_chromium(demo_report, tmp_path):
+    browser = _chrome()
+    try:
+        browser.get(demo_report.html_path.resolve().as_uri())
+        broken = browser.execute_script(
+            "return [...document.images].filter(i => !i.complete || i.naturalWidth === 0)"
+            ".length")
+        assert broken == 0
+        n_images = browser.execute_script("return document.images.length")
+        assert n_images >= 5
+        dangling = browser.execute_script(
+            "return [...document.querySelectorAll('a[href^=\"#\"]')]"
+            ".filter(a => !document.getElementById(a.getAttribute('href').slice(1)))"
+            ".map(a => a.getAttribute('href'))")
+        assert dangling == []
+        external = browser.execute_script(
+            "return [...document.querySelectorAll('a[href]')].map(a => a.href)"
+            ".filter(h => !h.startsWith('file:') && !h.startsWith('about:'))")
+        assert external == [], "the report must work offline"
+        shot = tmp_path / "report.png"
+        assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+    finally:
+        browser.quit()
+
+
+def test_report_command_exit_codes(tmp_path, capsys):
+    from thuiszit_eval.cli import main
+
+    assert main(["report", str(tmp_path / "missing"), "--out", str(tmp_path / "o")]) == 2
+    assert "not a folder" in capsys.readouterr().err
