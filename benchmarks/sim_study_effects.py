@@ -142,7 +142,7 @@ def figure(reps: pd.DataFrame, truth: dict[str, float], path: Path) -> None:
         ax.axhline(0, color="grey", lw=0.5)
         ax.set_title(f"RMST difference A - B at {e.rsplit('_', 1)[1]} days")
         ax.set_ylabel("days at home (negative = fewer under A)")
-        ax.legend(frameon=False, loc="upper left")
+        ax.legend(frameon=False, loc="upper right")
     n = reps["seed"].nunique()
     fig.suptitle(f"Simulation study, {n} replicates: naive vs landmark vs clone-censor-weight")
     fig.tight_layout()
