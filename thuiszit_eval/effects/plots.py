@@ -1,0 +1,92 @@
+"""Figures for the effects module: love plot, propensity overlap, adjusted curves.
+
+Each function returns the matplotlib Figure (and draws on ``ax`` when given).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+__all__ = ["adjusted_curve_plot", "love_plot", "overlap_plot"]
+
+
+def love_plot(balance: pd.DataFrame, ax=None, threshold: float = 0.1):
+    """|SMD| per covariate before (open) and after (filled) weighting, sorted."""
+    b = balance.assign(before=balance["smd"].abs(), after=balance["smd_weighted"].abs())
+    b = b.sort_values("before")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 0.25 * len(b) + 1.2))
+    y = np.arange(len(b))
+    ax.scatter(b["before"], y, facecolors="none", edgecolors="C3", label="unweighted")
+    ax.scatter(b["after"], y, color="C0", label="IPT-weighted")
+    ax.axvline(threshold, color="grey", ls="--", lw=1)
+    ax.set_yticks(y, b["covariate"])
+    ax.set_xlabel("|standardised mean difference|")
+    ax.legend(loc="lower right", frameon=False)
+    ax.set_title("Covariate balance")
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+def overlap_plot(scores: np.ndarray, treated: np.ndarray, ax=None,
+                 labels: tuple[str, str] = ("treated", "control"), bins: int = 30):
+    """Histograms of propensity scores: treated upwards, control downwards (mirrored)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    edges = np.linspace(0, 1, bins + 1)
+    t = np.asarray(treated) == 1
+    h1, _ = np.histogram(scores[t], edges)
+    h0, _ = np.histogram(scores[~t], edges)
+    width = np.diff(edges)
+    ax.bar(edges[:-1], h1, width=width, align="edge", color="C0", alpha=0.8, label=labels[0])
+    ax.bar(edges[:-1], -h0, width=width, align="edge", color="C1", alpha=0.8,
+           label=labels[1])
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xlabel("propensity score")
+    ax.set_ylabel("episodes (control below)")
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{abs(v):.0f}"))
+    ax.legend(frameon=False)
+    ax.set_title("Overlap of propensity scores")
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+def adjusted_curve_plot(curves: pd.DataFrame, risk: pd.DataFrame | None = None,
+                        value: str = "surv", ylabel: str = "still at home (not returned)",
+                        bands: pd.DataFrame | None = None, ax=None,
+                        risk_times: Sequence[float] | None = None):
+    """Step curves per group (``curves``: group, time, ``value``), optional bands and at-risk.
+
+    ``bands``: group, time, lower, upper (bootstrap pointwise interval). ``risk``: group,
+    time, n_risk (real pupils) printed under the axis.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4.5))
+    for k, (g, c) in enumerate(curves.groupby("group", sort=False)):
+        t = np.concatenate([[0.0], c["time"].to_numpy()])
+        start = 1.0 if value == "surv" else 0.0
+        v = np.concatenate([[start], c[value].to_numpy()])
+        ax.step(t, v, where="post", color=f"C{k}", label=str(g))
+        if bands is not None:
+            b = bands[bands["group"] == g]
+            ax.fill_between(b["time"], b["lower"], b["upper"], step="post", color=f"C{k}",
+                            alpha=0.2, lw=0)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("days since start of the intervention")
+    ax.set_ylabel(ylabel)
+    ax.legend(frameon=False)
+    if risk is not None:
+        times = sorted(risk["time"].unique()) if risk_times is None else list(risk_times)
+        ax.set_xticks(times)
+        lines = []
+        for g, r in risk.groupby("group", sort=False):
+            r = r.set_index("time").reindex(times)
+            lines.append(f"{g}: " + "  ".join(f"{v:.0f}" for v in r["n_risk"]))
+        ax.text(0, -0.22, "at risk (pupils): " + " | ".join(lines), transform=ax.transAxes,
+                fontsize=8, va="top")
+    ax.figure.tight_layout()
+    return ax.figure
