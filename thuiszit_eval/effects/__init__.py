@@ -19,6 +19,7 @@ _EXPORTS: dict[str, str] = {
     "DEFAULT_COVARIATES": "adjusted",
     "IPTWSurvival": "adjusted",
     "StandardisedSurvival": "adjusted",
+    "comparison_table": "adjusted",
     "default_covariates": "adjusted",
     "point_treatment_data": "adjusted",
     "weighted_aalen_johansen": "adjusted",

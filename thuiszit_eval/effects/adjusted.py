@@ -78,6 +78,7 @@ __all__ = [
     "DEFAULT_COVARIATES",
     "IPTWSurvival",
     "StandardisedSurvival",
+    "comparison_table",
     "default_covariates",
     "point_treatment_data",
     "weighted_aalen_johansen",
@@ -144,6 +145,7 @@ def point_treatment_data(
         df = df[df["age"] < max_age]
     df["treated"] = (df["intervention"] == treated).astype(int)
     df.attrs["definition"] = d.describe()
+    df.attrs["event_labels"] = dict(d.labels)
     df.attrs["cohort_name"] = st.cohort_name
     df.attrs["groups"] = {"treated": treated, "control": tuple(control)}
     return df.reset_index(drop=True)
@@ -427,13 +429,69 @@ class IPTWSurvival(_AdjustedBase):
         return IPTWReplicate(pm.exog_, pm.treated_, pm.beta0_, opts, self.time_, self.d_,
                              self.taus, self.grid_)
 
-    def plot(self, ax=None, bands: bool = True, risk_times: Sequence[float] = (0, 28, 91, 182)):
-        """Adjusted curves (share still at home), bootstrap bands if run, real at-risk."""
+    def cif_at(self, times: Sequence[float] = TAUS, labels: dict[int, str] | None = None
+               ) -> pd.DataFrame:
+        """Weighted Aalen–Johansen cumulative incidence of every ending at ``times``.
+
+        Columns: group, time, then ``returned`` (cause 1) and one column per competing
+        cause code (``cif_2``, ... or ``labels[k]``, e.g. ``data.attrs["event_labels"]``
+        from :func:`point_treatment_data`), and ``still_home`` (no ending yet).
+        """
+        rows = []
+        for g, c in self.cif_.groupby("group", sort=False):
+            idx = np.searchsorted(c["time"].to_numpy(), np.asarray(times, float),
+                                  side="right") - 1
+            part = c.iloc[np.maximum(idx, 0)].drop(columns=["n_risk_w"]).copy()
+            part.loc[idx < 0, [k for k in part.columns if k.startswith("cif_")]] = 0.0
+            part.loc[idx < 0, "p0"] = 1.0
+            part["time"] = np.asarray(times, float)
+            part["group"] = g
+            rows.append(part)
+        out = pd.concat(rows, ignore_index=True).rename(
+            columns={"cif_1": "returned", "p0": "still_home"})
+        out = out[["group", "time", "returned",
+                   *[k for k in out.columns if k.startswith("cif_")], "still_home"]]
+        if labels:
+            out = out.rename(columns={f"cif_{k}": v for k, v in labels.items() if k > 1})
+        return out
+
+    def plot(self, ax=None, bands: bool = True,
+             risk_times: Sequence[float] = (0, 28, 91, 182), min_cell: int = 0):
+        """Adjusted curves (share still at home), bootstrap bands if run, real at-risk.
+
+        At-risk numbers below ``min_cell`` are printed as ``<min_cell``.
+        """
         from .plots import adjusted_curve_plot
 
         b = self.curve_bands() if bands and hasattr(self, "boot_table_") else None
         cur = self.curves_[self.curves_["time"] <= max(self.taus)]
-        return adjusted_curve_plot(cur, self.risk_table(risk_times), bands=b, ax=ax)
+        return adjusted_curve_plot(cur, self.risk_table(risk_times), bands=b, ax=ax,
+                                   min_cell=min_cell)
+
+
+def comparison_table(*fits: _AdjustedBase, interval: str = "pct",
+                     digits: int = 1) -> pd.DataFrame:
+    """Days at home saved per method and horizon, side by side, for display.
+
+    Columns: method, tau (days), rmst_treated, rmst_control, days_saved, lower, upper
+    (bootstrap ``interval``: "pct" percentile or "norm" normal), p (bootstrap normal test
+    of no difference), unadjusted (the naive difference). Rounded to ``digits``.
+    """
+    rows = []
+    for f in fits:
+        d = f.difference_
+        if "lower_pct" not in d:
+            raise RuntimeError(f"{f.method}: run .bootstrap() first")
+        rows.append(pd.DataFrame({
+            "method": f.method, "tau": d["tau"], "rmst_treated": d["rmst_treated"],
+            "rmst_control": d["rmst_control"], "days_saved": d["days_saved"],
+            "lower": d[f"lower_{interval}"], "upper": d[f"upper_{interval}"],
+            "p": d["p_boot"], "unadjusted": d["days_saved_unadjusted"]}))
+    out = pd.concat(rows, ignore_index=True)
+    cols = ["rmst_treated", "rmst_control", "days_saved", "lower", "upper", "unadjusted"]
+    out[cols] = out[cols].round(digits)
+    out["p"] = out["p"].round(3)
+    return out
 
 
 # ----------------------------------------------------------------------------------------

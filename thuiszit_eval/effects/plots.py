@@ -58,11 +58,12 @@ def overlap_plot(scores: np.ndarray, treated: np.ndarray, ax=None,
 def adjusted_curve_plot(curves: pd.DataFrame, risk: pd.DataFrame | None = None,
                         value: str = "surv", ylabel: str = "still at home (not returned)",
                         bands: pd.DataFrame | None = None, ax=None,
-                        risk_times: Sequence[float] | None = None):
+                        risk_times: Sequence[float] | None = None, min_cell: int = 0):
     """Step curves per group (``curves``: group, time, ``value``), optional bands and at-risk.
 
     ``bands``: group, time, lower, upper (bootstrap pointwise interval). ``risk``: group,
-    time, n_risk (real pupils) printed under the axis.
+    time, n_risk (real pupils) printed under the axis; counts below ``min_cell`` are
+    printed as ``<min_cell`` (small-cell suppression).
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4.5))
@@ -85,8 +86,9 @@ def adjusted_curve_plot(curves: pd.DataFrame, risk: pd.DataFrame | None = None,
         lines = []
         for g, r in risk.groupby("group", sort=False):
             r = r.set_index("time").reindex(times)
-            lines.append(f"{g}: " + "  ".join(f"{v:.0f}" for v in r["n_risk"]))
-        ax.text(0, -0.22, "at risk (pupils): " + " | ".join(lines), transform=ax.transAxes,
-                fontsize=8, va="top")
+            shown = [f"{v:.0f}" if v >= min_cell else f"<{min_cell}" for v in r["n_risk"]]
+            lines.append(f"{g}: " + "  ".join(shown))
+        ax.text(0, -0.22, "at risk (episodes, unweighted): " + " | ".join(lines),
+                transform=ax.transAxes, fontsize=8, va="top")
     ax.figure.tight_layout()
     return ax.figure
