@@ -11,9 +11,37 @@ this process and of its joblib workers (``ru_maxrss``). Target (issue 5): under 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import tempfile
 import time
+
+
+def _worker_pids() -> list[int]:
+    """Process ids of this process's live children (the joblib/loky workers), from /proc."""
+    me, pids = os.getpid(), []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii") as fh:
+                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == me:
+                pids.append(int(entry))
+    return pids
+
+
+def _peak_mb(pid: int) -> float:
+    """Peak resident memory (VmHWM) of a live process, from /proc (Linux)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 def main() -> None:
@@ -47,11 +75,8 @@ def main() -> None:
     t0 = time.perf_counter()
     fit.bootstrap(args.boot, seed=args.seed, n_jobs=args.jobs, progress=False)
     t_boot = time.perf_counter() - t0
-    from joblib.externals.loky import get_reusable_executor
-
-    get_reusable_executor().shutdown(wait=True)  # reap the workers so their RSS is counted
     peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    peak_child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    peak_worker = max((_peak_mb(pid) for pid in _worker_pids()), default=0.0)
     d = fit.difference_
     print(f"pupils simulated: {args.pupils:,}; episodes analysed: {len(data):,} "
           f"({int(data['treated'].sum()):,} Back to School, "
@@ -62,7 +87,7 @@ def main() -> None:
     print(f"IPTW fit (propensity, curves, RMST, weighted Cox): {t_fit:.2f} s")
     print(f"bootstrap, {args.boot} replicates: {t_boot:.1f} s "
           f"({1000 * t_boot / args.boot:.0f} ms per replicate wall-clock)")
-    print(f"peak RSS: main {peak_self:.0f} MB, largest worker {peak_child:.0f} MB")
+    print(f"peak RSS: main {peak_self:.0f} MB, largest joblib worker {peak_worker:.0f} MB")
     for _, r in d.iterrows():
         print(f"  tau {r['tau']:g}: days saved {r['days_saved']:.2f} "
               f"[{r['lower_pct']:.2f}, {r['upper_pct']:.2f}]")
