@@ -253,3 +253,17 @@ def test_plots_return_figures(sim_fits):
     for fig in (fit.propensity_.love_plot(), fit.propensity_.overlap_plot(), fit.plot()):
         assert isinstance(fig, matplotlib.figure.Figure)
         matplotlib.pyplot.close(fig)
+
+
+def test_formula_trim_truncate_paths_run_through_the_bootstrap():
+    df, _ = _synthetic(1500, 21)
+    pm = PropensityModel(formula="x + b + I(x**2)", trim=(0.1, 0.9), truncate=(1, 99))
+    fit = IPTWSurvival(pm, taus=(60,)).fit(df)
+    assert fit.propensity_.n_trimmed_ > 0 and fit.propensity_.n_truncated_ > 0
+    assert (fit.weights_[(fit.propensity_.scores_ < 0.1).to_numpy()] == 0).all()
+    assert list(fit.propensity_.table["term"]) == ["Intercept", "x", "b", "I(x ** 2)"]
+    fit.bootstrap(10, seed=1, n_jobs=1, progress=False)
+    assert np.isfinite(fit.boot_reps_).all()
+    assert fit.difference_["tau"].tolist() == [60.0]
+    std = StandardisedSurvival(["x", "b"], taus=(60,)).fit(df)
+    assert "Standardisation" in std.bootstrap(10, seed=1, n_jobs=1, progress=False).summary()
