@@ -1,0 +1,74 @@
+"""The notebooks' narrative, in Dutch and English, kept out of the notebooks.
+
+Each notebook's text lives in ``thuiszit_eval/narrative/<notebook>.<lang>.md``, split into
+sections by lines ``<!-- section: name -->``. A notebook shows a section with a one-line
+code cell, ``say("name")``; numbers that depend on the cohort are passed in and formatted
+into the text (``{median_days}``), so the narrative is right for any cohort the report runs
+on, never a copy of the demo cohort's numbers. Short labels (table headers, axis titles)
+come from :mod:`thuiszit_eval.messages` and the code lists.
+
+Example
+-------
+>>> from thuiszit_eval.narrative import sections
+>>> "intro" in sections("00_start_here", "en")
+True
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+from .messages import LANGS
+
+_MARK = re.compile(r"^<!--\s*section:\s*([\w-]+)\s*-->\s*$", flags=re.M)
+
+
+def narrative_dir() -> Path:
+    return Path(__file__).resolve().parent / "narrative"
+
+
+@cache
+def sections(notebook: str, lang: str = "nl") -> dict[str, str]:
+    """Section name → Markdown text of one notebook's narrative in one language."""
+    if lang not in LANGS:
+        raise ValueError(f"language {lang!r} not available; choose one of {', '.join(LANGS)}")
+    path = narrative_dir() / f"{notebook}.{lang}.md"
+    text = path.read_text(encoding="utf-8")
+    parts = _MARK.split(text)
+    # parts = [preamble, name1, body1, name2, body2, ...]
+    return {parts[i]: parts[i + 1].strip() for i in range(1, len(parts), 2)}
+
+
+class Narrator:
+    """Shows a notebook's narrative sections as Markdown in the chosen language.
+
+    >>> say = Narrator("00_start_here", "en")
+    >>> say.text("intro").startswith("# 00")
+    True
+    """
+
+    def __init__(self, notebook: str, lang: str = "nl") -> None:
+        self.notebook, self.lang = notebook, lang
+        sections(notebook, lang)  # fail early: unknown language or missing file
+
+    def text(self, section: str, **numbers: object) -> str:
+        body = sections(self.notebook, self.lang)[section]
+        return body.format(**numbers) if numbers else body
+
+    def __call__(self, section: str, **numbers: object):
+        from IPython.display import Markdown
+
+        return Markdown(self.text(section, **numbers))
+
+
+def number(x: float, lang: str = "nl", digits: int = 0) -> str:
+    """A number as a reader of ``lang`` writes it: 1.234,5 (nl) or 1,234.5 (en)."""
+    s = f"{x:,.{digits}f}"
+    return s.translate(str.maketrans(",.", ".,")) if lang == "nl" else s
+
+
+def percent(p: float, lang: str = "nl", digits: int = 0) -> str:
+    """A share 0-1 as a percentage: 46% / 46,9% (nl), 46.9% (en)."""
+    return number(100 * p, lang, digits) + "%"
