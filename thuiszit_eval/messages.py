@@ -64,12 +64,77 @@ MESSAGES: dict[str, dict[str, str]] = {
     "status_ok": {"nl": "uitgevoerd", "en": "executed"},
     "status_failed": {"nl": "mislukt", "en": "failed"},
     "no_intervention": {"nl": "geen interventie gestart", "en": "no intervention started"},
+    # ---- figures (thuiszit_eval.plots) -------------------------------------------------
+    "plot_days_since_start": {
+        "nl": "Dagen sinds start afwezigheid",
+        "en": "Days since start of absence",
+    },
+    "plot_ref_4w": {"nl": "4 weken", "en": "4 weeks"},
+    "plot_ref_3m": {"nl": "3 maanden", "en": "3 months"},
+    "plot_ref_days": {"nl": "{days} dagen", "en": "{days} days"},
+    "plot_at_risk": {
+        "nl": "Aantal nog afwezig (in risicoset)",
+        "en": "Number still absent (at risk)",
+    },
+    "plot_share_returned": {
+        "nl": "Aandeel teruggekeerd naar school",
+        "en": "Share returned to school",
+    },
+    "plot_share_not_returned": {
+        "nl": "Aandeel nog niet teruggekeerd",
+        "en": "Share not yet returned",
+    },
+    "plot_returned": {"nl": "Teruggekeerd naar school", "en": "Returned to school"},
+    "plot_other_exit": {"nl": "Andere uitstroom ({state})", "en": "Other exit ({state})"},
+    "plot_cum_incidence": {"nl": "Cumulatieve incidentie", "en": "Cumulative incidence"},
+    "plot_overstatement": {"nl": "Overschatting", "en": "Overstatement"},
+    "plot_km_censored": {
+        "nl": "1 − Kaplan–Meier (andere uitstroom gecensureerd)",
+        "en": "1 − Kaplan–Meier (other exits censored)",
+    },
+    "plot_aj": {
+        "nl": "Cumulatieve incidentie (Aalen–Johansen)",
+        "en": "Cumulative incidence (Aalen–Johansen)",
+    },
+    "plot_km_vs_aj_note": {
+        "nl": "Uitstroom negeren overschat de terugkeer\nop dag {day} met {gap} procentpunt",
+        "en": "Ignoring other exits overstates return\non day {day} by {gap} percentage points",
+    },
+    "plot_hr_axis": {"nl": "Hazard ratio (95%-BI)", "en": "Hazard ratio (95% CI)"},
+    "plot_hr_header": {"nl": "HR (95%-BI)", "en": "HR (95% CI)"},
+    "flow_title": {
+        "nl": "Rijen ingelezen, geaccepteerd en afgewezen — {cohort}",
+        "en": "Rows read, accepted and rejected — {cohort}",
+    },
+    "flow_rows_read": {"nl": "rijen ingelezen", "en": "rows read"},
+    "flow_accepted": {"nl": "geaccepteerd", "en": "accepted"},
+    "flow_rejected": {"nl": "afgewezen: {rule}", "en": "rejected: {rule}"},
 }
+
+
+def fmt_num(x: float, digits: int = 2, lang: str = "nl") -> str:
+    """``x`` with ``digits`` decimals: a decimal comma for ``nl``, a point for ``en``."""
+    check_lang(lang)
+    s = f"{x:.{digits}f}"
+    return s.replace(".", ",") if lang == "nl" else s
+
+
+def fmt_g(x: float, lang: str = "nl") -> str:
+    """``x`` in ``:g`` format with the decimal separator of ``lang``."""
+    check_lang(lang)
+    s = f"{x:g}"
+    return s.replace(".", ",") if lang == "nl" else s
+
+
+def check_lang(lang: str) -> str:
+    """``lang`` if it is available, else ValueError."""
+    if lang not in LANGS:
+        raise ValueError(f"language {lang!r} not available; choose one of {', '.join(LANGS)}")
+    return lang
 
 
 def t(key: str, lang: str = "nl", **fmt: object) -> str:
     """The message ``key`` in ``lang`` (``nl`` or ``en``), formatted with ``fmt``."""
-    if lang not in LANGS:
-        raise ValueError(f"language {lang!r} not available; choose one of {', '.join(LANGS)}")
+    check_lang(lang)
     text = MESSAGES[key][lang]
     return text.format(**fmt) if fmt else text
