@@ -168,3 +168,100 @@ def test_forest_plot_one_marker_per_term(lung):
     r = tab.iloc[1]
     assert values[1] == (f"{r.hr:.2f} ({r.hr_lower:.2f}–{r.hr_upper:.2f})").replace(".", ",")
     assert forest_plot(tab, log_scale=False).axes[0].get_xscale() == "linear"
+
+
+# --------------------------------------------------------------------------------------
+# Languages: Dutch by default, English with lang="en"; explicit labels still override.
+# --------------------------------------------------------------------------------------
+
+
+def _texts(fig: Figure) -> list[str]:
+    out = []
+    for ax in fig.axes:
+        out += [ax.get_xlabel(), ax.get_ylabel(), ax.get_title(loc="left"), ax.get_title()]
+        out += [t.get_text().strip() for t in ax.texts]
+        if ax.get_legend() is not None:
+            out += [t.get_text() for t in ax.get_legend().get_texts()]
+    for leg in fig.legends:
+        out += [t.get_text() for t in leg.get_texts()]
+    return out
+
+
+def test_km_plot_languages(lung):
+    km = kaplan_meier(lung, "time", "status", "sex")
+    nl, en = km_plot(km), km_plot(km, lang="en")
+    assert nl.axes[0].get_xlabel() == "Dagen sinds start afwezigheid"
+    assert nl.axes[0].get_ylabel() == "Aandeel teruggekeerd naar school"
+    assert en.axes[0].get_xlabel() == "Days since start of absence"
+    assert en.axes[0].get_ylabel() == "Share returned to school"
+    assert {"4 weeks", "3 months"} <= set(_texts(en))
+    assert "4 weken" not in _texts(en)
+    assert at_risk_axis(nl).get_title(loc="left") == "Aantal nog afwezig (in risicoset)"
+    assert at_risk_axis(en).get_title(loc="left") == "Number still absent (at risk)"
+    assert km_plot(km, returned=False, lang="en").axes[0].get_ylabel() == "Share not yet returned"
+    over = km_plot(km, lang="en", xlabel="x", ylabel="y").axes[0]
+    assert (over.get_xlabel(), over.get_ylabel()) == ("x", "y")
+    with pytest.raises(ValueError):
+        km_plot(km, lang="de")
+
+
+def test_cif_plot_languages(mgus2):
+    aj = aalen_johansen(mgus2, "time", "status")
+    nl, en = cif_plot(aj), cif_plot(aj, lang="en")
+    leg_nl = [t.get_text() for t in nl.axes[0].get_legend().get_texts()]
+    leg_en = [t.get_text() for t in en.axes[0].get_legend().get_texts()]
+    assert leg_nl == ["Teruggekeerd naar school", "Andere uitstroom (2)"]
+    assert leg_en == ["Returned to school", "Other exit (2)"]
+    assert nl.axes[0].get_ylabel() == "Cumulatieve incidentie"
+    assert en.axes[0].get_ylabel() == "Cumulative incidence"
+    assert en.axes[0].get_xlabel() == "Days since start of absence"
+    assert cif_plot(aj, lang="en", ylabel="CIF").axes[0].get_ylabel() == "CIF"
+
+
+def test_km_vs_aj_plot_languages(mgus2):
+    km = kaplan_meier(mgus2, "time", "status")
+    aj = aalen_johansen(mgus2, "time", "status")
+    nl, en = km_vs_aj_plot(km, aj), km_vs_aj_plot(km, aj, lang="en")
+    t_nl, t_en = _texts(nl), _texts(en)
+    assert "Overschatting" in t_nl and "Overstatement" in t_en
+    assert "Cumulative incidence (Aalen–Johansen)" in t_en
+    assert nl.axes[0].get_ylabel() == "Aandeel teruggekeerd naar school"
+    assert en.axes[0].get_ylabel() == "Share returned to school"
+    (note_nl,) = [t for t in t_nl if "overschat" in t]
+    (note_en,) = [t for t in t_en if "overstates" in t]
+    assert "procentpunt" in note_nl and "," in note_nl.split("met")[-1]
+    assert "percentage points" in note_en and "." in note_en.split("by")[-1]
+
+
+def test_forest_plot_languages(lung):
+    tab = cox_ph(lung.dropna(), "time", "status", ["age", "sex", "ph_ecog"]).table
+    nl, en = forest_plot(tab).axes[0], forest_plot(tab, lang="en").axes[0]
+    assert nl.get_xlabel() == "Hazard ratio (95%-BI)"
+    assert en.get_xlabel() == "Hazard ratio (95% CI)"
+    assert "HR (95%-BI)" in [t.get_text() for t in nl.texts]
+    assert "HR (95% CI)" in [t.get_text() for t in en.texts]
+    r = tab.iloc[1]
+    values = [t.get_text() for t in en.texts if t.get_gid() == "hr_text"]
+    assert values[1] == f"{r.hr:.2f} ({r.hr_lower:.2f}–{r.hr_upper:.2f})"
+    en.figure.canvas.draw()
+    assert not any("," in t.get_text() for t in en.get_xticklabels())
+    assert forest_plot(tab, lang="en", xlabel="HR").axes[0].get_xlabel() == "HR"
+
+
+def test_validation_flow_languages():
+    from thuiszit_eval.cohort import Cohort
+    from thuiszit_eval.plots import validation_flow
+    from thuiszit_eval.schema import schema_dir
+
+    report = Cohort.load(schema_dir() / "example").report
+    nl, en = validation_flow(report).axes[0], validation_flow(report, lang="en").axes[0]
+    assert nl.get_xlabel() == "rijen ingelezen"
+    assert en.get_xlabel() == "rows read"
+    assert nl.get_title().startswith("Rijen ingelezen, geaccepteerd en afgewezen — ")
+    assert en.get_title().startswith("Rows read, accepted and rejected — ")
+    leg_nl = [t.get_text() for t in nl.get_legend().get_texts()]
+    leg_en = [t.get_text() for t in en.get_legend().get_texts()]
+    assert leg_nl[0] == "geaccepteerd" and leg_en[0] == "accepted"
+    assert all(s.startswith("afgewezen: ") for s in leg_nl[1:])
+    assert all(s.startswith("rejected: ") for s in leg_en[1:])
+    assert validation_flow(report, "Mijn titel").axes[0].get_title() == "Mijn titel"

@@ -30,12 +30,19 @@ from matplotlib.ticker import (
     PercentFormatter,
 )
 
+from .messages import check_lang, fmt_g, fmt_num
+from .messages import t as _msg
 from .survival import AalenJohansenResult, KaplanMeierResult
 from .validation import ValidationReport
 
 
-def validation_flow(report: ValidationReport, title: str | None = None) -> Figure:
-    """Horizontal bars per table: rows accepted, and rows rejected split by rule."""
+def validation_flow(report: ValidationReport, title: str | None = None, *,
+                    lang: str = "nl") -> Figure:
+    """Horizontal bars per table: rows accepted, and rows rejected split by rule.
+
+    Title, legend and axis text in ``lang`` (``nl`` default, or ``en``).
+    """
+    check_lang(lang)
     flow = report.flow()
     tables = flow.loc[flow.stage == "read", "table"].tolist()
     rejected = flow[flow.stage == "rejected"]
@@ -43,16 +50,17 @@ def validation_flow(report: ValidationReport, title: str | None = None) -> Figur
     fig, ax = plt.subplots(figsize=(8, 0.55 * len(tables) + 2.4))
     left = pd.Series(0.0, index=tables)
     acc = flow[flow.stage == "accepted"].set_index("table")["rows"].reindex(tables)
-    ax.barh(tables, acc, color="#4c9a6a", label="accepted")
+    ax.barh(tables, acc, color="#4c9a6a", label=_msg("flow_accepted", lang))
     left += acc
     colours = plt.get_cmap("tab10")
     for i, rule in enumerate(rules):
         n = rejected[rejected.rule == rule].set_index("table")["rows"].reindex(tables).fillna(0)
-        ax.barh(tables, n, left=left, color=colours(i % 10), label=f"rejected: {rule}")
+        ax.barh(tables, n, left=left, color=colours(i % 10),
+                label=_msg("flow_rejected", lang, rule=rule))
         left += n
     ax.invert_yaxis()
-    ax.set_xlabel("rows read")
-    ax.set_title(title or f"Rows read, accepted and rejected — {report.cohort}")
+    ax.set_xlabel(_msg("flow_rows_read", lang))
+    ax.set_title(title or _msg("flow_title", lang, cohort=report.cohort))
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2, fontsize="small",
               frameon=False)
     fig.tight_layout()
@@ -65,11 +73,11 @@ def validation_flow(report: ValidationReport, title: str | None = None) -> Figur
 
 _COLOURS = ("#1b6ca8", "#d1495b", "#2e8b57", "#edae49", "#6a4c93", "#00798c", "#8d6e63")
 _LINESTYLES = ("-", "--", ":", "-.")
-_REF_LABELS = {28: "4 weken", 91: "3 maanden"}
+_REF_LABELS = {28: "plot_ref_4w", 91: "plot_ref_3m"}  # message keys
 _RC = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "xtick.labelsize": 9,
        "ytick.labelsize": 9, "legend.fontsize": 9, "axes.spines.top": False,
        "axes.spines.right": False}
-DEFAULT_XLABEL = "Dagen sinds start afwezigheid"
+DEFAULT_XLABEL = _msg("plot_days_since_start")  # Dutch; per language via the catalogue
 
 
 def _nice_times(tmax: float) -> list[float]:
@@ -79,9 +87,9 @@ def _nice_times(tmax: float) -> list[float]:
     return ticks or [0.0]
 
 
-def _fmt_dec(x: float, digits: int = 2) -> str:
-    """A number with a decimal comma, as Dutch readers expect."""
-    return f"{x:.{digits}f}".replace(".", ",")
+def _fmt_dec(x: float, digits: int = 2, lang: str = "nl") -> str:
+    """A number with a decimal comma (``nl``) or point (``en``)."""
+    return fmt_num(x, digits, lang)
 
 
 def _at_risk_counts(times: Sequence[float], t: np.ndarray, n_risk: np.ndarray) -> np.ndarray:
@@ -111,7 +119,7 @@ def _figure_with_table(n_rows: int, width: float = 8.0) -> tuple[Figure, Axes, A
 
 def _draw_risk_table(tab: Axes, times: Sequence[float], rows: dict[str, np.ndarray],
                      colours: dict[str, str], min_at_risk: int | None,
-                     title: str = "Aantal nog afwezig (in risicoset)") -> None:
+                     title: str | None = None, lang: str = "nl") -> None:
     """Write the counts per group (rows) at the tick times (columns) on ``tab``.
 
     Each number is a Text whose x is the tick time (data coordinates, shared with the plot
@@ -131,11 +139,12 @@ def _draw_risk_table(tab: Axes, times: Sequence[float], rows: dict[str, np.ndarr
     tab.tick_params(axis="x", which="both", bottom=False, labelbottom=False)
     for side in ("top", "right", "bottom", "left"):
         tab.spines[side].set_visible(False)
-    tab.set_title(title, loc="left", fontsize=9, color="0.3")
+    tab.set_title(title if title is not None else _msg("plot_at_risk", lang), loc="left",
+                  fontsize=9, color="0.3")
 
 
-def _reference_lines(ax: Axes, days: Sequence[float], top: bool) -> None:
-    """Dashed vertical lines at ``days`` with "4 weken" / "3 maanden" labels.
+def _reference_lines(ax: Axes, days: Sequence[float], top: bool, lang: str = "nl") -> None:
+    """Dashed vertical lines at ``days`` with "4 weken" / "3 maanden" labels (in ``lang``).
 
     The labels sit at the top of the axes when the curves rise (start low) and at the
     bottom when they fall, where the curves are not.
@@ -143,7 +152,11 @@ def _reference_lines(ax: Axes, days: Sequence[float], top: bool) -> None:
     trans = ax.get_xaxis_transform()
     for d in days:
         ax.axvline(d, color="0.45", linestyle="--", linewidth=0.9, zorder=1, gid=f"ref:{d:g}")
-        label = _REF_LABELS.get(int(d), f"{d:g} dagen") if float(d).is_integer() else f"{d:g}"
+        if float(d).is_integer():
+            key = _REF_LABELS.get(int(d))
+            label = _msg(key, lang) if key else _msg("plot_ref_days", lang, days=f"{d:g}")
+        else:
+            label = fmt_g(d, lang)
         ax.text(d, 0.98 if top else 0.02, f" {label}", transform=trans, rotation=90,
                 ha="left", va="top" if top else "bottom", fontsize=8.5, color="0.35")
 
@@ -179,10 +192,11 @@ def km_plot(
     returned: bool = True,
     times: Sequence[float] | None = None,
     reference_days: Sequence[float] = (28, 91),
-    xlabel: str = DEFAULT_XLABEL,
+    xlabel: str | None = None,
     ylabel: str | None = None,
     min_at_risk: int | None = None,
     title: str | None = None,
+    lang: str = "nl",
 ) -> Figure:
     """Kaplan–Meier curves per group with CI bands and the numbers at risk under the axis.
 
@@ -197,6 +211,9 @@ def km_plot(
     - ``min_at_risk``: privacy. Curves and bands end at the last time with at least that
       many pupils at risk; medians beyond it are not drawn; at-risk counts between 1 and
       ``min_at_risk`` − 1 are shown as "<min_at_risk".
+    - ``lang``: ``nl`` (default) or ``en`` for the axis labels, reference-line labels and
+      the at-risk title (from :mod:`thuiszit_eval.messages`); explicit ``xlabel`` /
+      ``ylabel`` override.
 
     Artists carry gids for tests and post-editing: curves ``"curve:<group>"``, bands
     ``"band:<group>"``, medians ``"median:<group>"``, reference lines ``"ref:<days>"``.
@@ -216,8 +233,11 @@ def km_plot(
         times = _nice_times(float(tab_all["time"].max()) if len(tab_all) else 1.0)
     times = [float(t) for t in times]
     colours = {g: _COLOURS[i % len(_COLOURS)] for i, g in enumerate(groups)}
+    check_lang(lang)
+    if xlabel is None:
+        xlabel = _msg("plot_days_since_start", lang)
     if ylabel is None:
-        ylabel = "Aandeel teruggekeerd naar school" if returned else "Aandeel nog niet teruggekeerd"
+        ylabel = _msg("plot_share_returned" if returned else "plot_share_not_returned", lang)
     med = km_result.median().set_index("group")["quantile"]
     with plt.rc_context(_RC):
         fig, ax, tab = _figure_with_table(len(groups))
@@ -241,7 +261,7 @@ def km_plot(
             if np.isfinite(m) and len(t) and m <= t[-1]:
                 ax.plot([0, m, m], [0.5, 0.5, 0], color=colours[g], linestyle=":",
                         linewidth=1.1, gid=f"median:{g}", zorder=2)
-        _reference_lines(ax, reference_days, top=returned)
+        _reference_lines(ax, reference_days, top=returned, lang=lang)
         _setup_axes(ax, times, xlabel, ylabel, float(tab_all["time"].max()))
         if label is not None:
             ax.legend(loc="lower right" if returned else "upper right", frameon=False)
@@ -249,17 +269,19 @@ def km_plot(
             ax.set_title(title, loc="left")
         rt = km_result.risk_table(times)
         rows = {g: rt.loc[rt.group == g, "n_risk"].to_numpy() for g in groups}
-        _draw_risk_table(tab, times, rows, colours, min_at_risk)
+        _draw_risk_table(tab, times, rows, colours, min_at_risk, lang=lang)
     return fig
 
 
-def _state_labels(states: Sequence[int], labels: Mapping[int, str] | Sequence[str] | None
-                  ) -> dict[int, str]:
-    default = {1: "Teruggekeerd naar school"}
+def _state_labels(states: Sequence[int], labels: Mapping[int, str] | Sequence[str] | None,
+                  lang: str = "nl") -> dict[int, str]:
+    def default(s: int) -> str:
+        return _msg("plot_returned", lang) if s == 1 else _msg("plot_other_exit", lang, state=s)
+
     if labels is None:
-        return {s: default.get(s, f"Andere uitstroom ({s})") for s in states}
+        return {s: default(s) for s in states}
     if isinstance(labels, Mapping):
-        return {s: labels.get(s, default.get(s, f"Andere uitstroom ({s})")) for s in states}
+        return {s: labels[s] if s in labels else default(s) for s in states}
     if len(labels) != len(states):
         raise ValueError(f"labels has {len(labels)} entries for {len(states)} states")
     return dict(zip(states, labels, strict=True))
@@ -272,10 +294,11 @@ def cif_plot(
     *,
     times: Sequence[float] | None = None,
     reference_days: Sequence[float] = (28, 91),
-    xlabel: str = DEFAULT_XLABEL,
-    ylabel: str = "Cumulatieve incidentie",
+    xlabel: str | None = None,
+    ylabel: str | None = None,
     min_at_risk: int | None = None,
     title: str | None = None,
+    lang: str = "nl",
 ) -> Figure:
     """Aalen–Johansen cumulative incidence per cause, overlaid, with CI bands and at-risk table.
 
@@ -285,7 +308,9 @@ def cif_plot(
     maps states to legend text (default 1 = "Teruggekeerd naar school", others
     "Andere uitstroom (k)"). The table under the axis gives per group the number still
     event-free and uncensored at the tick times. ``min_at_risk`` cuts the curves and
-    masks small counts as in :func:`km_plot`. Curves have gid ``"curve:<state>:<group>"``.
+    masks small counts as in :func:`km_plot`. ``lang`` (``nl`` default, or ``en``) sets the
+    fixed text; explicit ``xlabel`` / ``ylabel`` / ``labels`` override. Curves have gid
+    ``"curve:<state>:<group>"``.
 
     Example
     -------
@@ -298,7 +323,10 @@ def cif_plot(
     if states is None:
         states = [s for s in aj_result.causes if s > 0]
     states = list(states)
-    names = _state_labels(states, labels)
+    check_lang(lang)
+    xlabel = _msg("plot_days_since_start", lang) if xlabel is None else xlabel
+    ylabel = _msg("plot_cum_incidence", lang) if ylabel is None else ylabel
+    names = _state_labels(states, labels, lang)
     groups = list(aj_result.n.index)
     if times is None:
         times = _nice_times(float(table["time"].max()) if len(table) else 1.0)
@@ -320,7 +348,7 @@ def cif_plot(
                         linewidth=1.8, label=label, gid=f"curve:{s}:{g}", zorder=3)
                 ax.fill_between(x, lo, hi, step="post", color=state_col[s], alpha=0.15,
                                 linewidth=0, gid=f"band:{s}:{g}")
-        _reference_lines(ax, reference_days, top=True)
+        _reference_lines(ax, reference_days, top=True, lang=lang)
         _setup_axes(ax, times, xlabel, ylabel, float(table["time"].max()))
         ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=2, frameon=False)
         if title:
@@ -330,7 +358,7 @@ def cif_plot(
             c = table[(table.group == g) & (table.state == 0)]
             rows[g] = _at_risk_counts(times, c["time"].to_numpy(dtype=float),
                                       c["n_risk"].to_numpy(dtype=float))
-        _draw_risk_table(tab, times, rows, {g: "0.15" for g in groups}, min_at_risk)
+        _draw_risk_table(tab, times, rows, {g: "0.15" for g in groups}, min_at_risk, lang=lang)
     return fig
 
 
@@ -345,9 +373,10 @@ def km_vs_aj_plot(
     aj_result: AalenJohansenResult,
     state: int = 1,
     *,
-    xlabel: str = DEFAULT_XLABEL,
-    ylabel: str = "Aandeel teruggekeerd naar school",
+    xlabel: str | None = None,
+    ylabel: str | None = None,
     reference_days: Sequence[float] = (28, 91),
+    lang: str = "nl",
 ) -> Figure:
     """1 − Kaplan–Meier (competing events censored) against the Aalen–Johansen incidence.
 
@@ -355,7 +384,8 @@ def km_vs_aj_plot(
     when competing events (exemption, moving abroad, …) are treated as censoring: 1 − KM
     assumes those pupils would still return later, the cumulative incidence does not. The
     gap at the last time is written in percentage points. ``km_result`` must be fitted
-    with ``event_code == state``. Curves: gid ``"km:<group>"`` and ``"aj:<group>"``.
+    with ``event_code == state``. ``lang``: ``nl`` (default) or ``en``. Curves: gid
+    ``"km:<group>"`` and ``"aj:<group>"``.
 
     Example
     -------
@@ -366,6 +396,9 @@ def km_vs_aj_plot(
     """
     if km_result.event_code != state:
         raise ValueError(f"km_result has event_code {km_result.event_code}, expected {state}")
+    check_lang(lang)
+    xlabel = _msg("plot_days_since_start", lang) if xlabel is None else xlabel
+    ylabel = _msg("plot_share_returned", lang) if ylabel is None else ylabel
     ci = aj_result.cumulative_incidence(state)
     groups = [g for g in km_result.groups if g in set(ci["group"])]
     with plt.rc_context(_RC):
@@ -379,19 +412,19 @@ def km_vs_aj_plot(
             grid = np.union1d(np.concatenate([[0.0], kt]), at)
             g_km, g_aj = _step_at(kt, ky, grid, 0.0), _step_at(at, ay, grid, 0.0)
             ax.fill_between(grid, g_aj, g_km, step="post", color="0.6", alpha=0.35,
-                            linewidth=0, label="Overschatting", gid=f"gap:{g}")
+                            linewidth=0, label=_msg("plot_overstatement", lang), gid=f"gap:{g}")
             ax.step(*_step_xy(kt, ky, 0.0), where="post", color=_COLOURS[1], linewidth=1.8,
-                    label="1 − Kaplan–Meier (andere uitstroom gecensureerd)", gid=f"km:{g}")
+                    label=_msg("plot_km_censored", lang), gid=f"km:{g}")
             ax.step(*_step_xy(at, ay, 0.0), where="post", color=_COLOURS[0], linewidth=1.8,
-                    label="Cumulatieve incidentie (Aalen–Johansen)", gid=f"aj:{g}")
-            _reference_lines(ax, reference_days, top=True)
+                    label=_msg("plot_aj", lang), gid=f"aj:{g}")
+            _reference_lines(ax, reference_days, top=True, lang=lang)
             times = _nice_times(float(grid[-1]))
             _setup_axes(ax, times, xlabel, ylabel if ax is axes[0][0] else "",
                         float(grid[-1]))
             gap = float(g_km[-1] - g_aj[-1])
             ax.annotate(
-                f"Uitstroom negeren overschat de terugkeer\nop dag {grid[-1]:g} met "
-                f"{_fmt_dec(100 * gap, 1)} procentpunt", xy=(grid[-1], (g_km[-1] + g_aj[-1]) / 2),
+                _msg("plot_km_vs_aj_note", lang, day=fmt_g(float(grid[-1]), lang),
+                     gap=_fmt_dec(100 * gap, 1, lang)), xy=(grid[-1], (g_km[-1] + g_aj[-1]) / 2),
                 xytext=(0.62, 0.62), textcoords="axes fraction", ha="center", va="center",
                 fontsize=9, arrowprops={"arrowstyle": "->", "color": "0.3", "lw": 0.8})
             if len(groups) > 1 or g != "all":
@@ -407,16 +440,18 @@ def forest_plot(
     label_col: str = "term",
     ref_line: float = 1.0,
     log_scale: bool = True,
-    xlabel: str = "Hazard ratio (95%-BI)",
+    xlabel: str | None = None,
     title: str | None = None,
+    lang: str = "nl",
 ) -> Figure:
     """Hazard ratios with CI whiskers, one row per term, "HR (lower–upper)" at the right.
 
     ``table`` is a ``cox_ph(...).table`` or ``fine_gray(...).table`` (columns ``hr``,
     ``hr_lower``, ``hr_upper`` and ``label_col``). Terms run top to bottom in table order;
     a dashed line marks ``ref_line`` (no effect). The x-axis is logarithmic by default, so
-    HR 0.5 and 2 lie equally far from 1. Values use a decimal comma. The markers are one
-    Line2D with gid ``"hr"`` (one point per term).
+    HR 0.5 and 2 lie equally far from 1. Values use a decimal comma for ``lang="nl"``
+    (default) and a point for ``"en"``; the header and axis title follow ``lang``. The
+    markers are one Line2D with gid ``"hr"`` (one point per term).
 
     Example
     -------
@@ -428,6 +463,8 @@ def forest_plot(
     missing = [c for c in (label_col, "hr", "hr_lower", "hr_upper") if c not in table.columns]
     if missing:
         raise KeyError(f"table lacks columns {missing}")
+    check_lang(lang)
+    xlabel = _msg("plot_hr_axis", lang) if xlabel is None else xlabel
     labels = table[label_col].astype(str).tolist()
     hr, lo, hi = (table[c].to_numpy(dtype=float) for c in ("hr", "hr_lower", "hr_upper"))
     y = np.arange(len(labels))
@@ -449,16 +486,17 @@ def forest_plot(
             ax.set_xlim(lo_lim, hi_lim)
             ax.xaxis.set_major_locator(FixedLocator(ticks))
             ax.xaxis.set_minor_locator(NullLocator())
-            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}".replace(".", ",")))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_g(v, lang)))
         ax.set_yticks(y, labels)
         ax.set_ylim(len(labels) - 0.5, -0.5 - 0.5)
         ax.tick_params(axis="y", length=0)
         ax.spines["left"].set_visible(False)
         trans = ax.get_yaxis_transform()
-        ax.text(1.03, -0.9, "HR (95%-BI)", transform=trans, ha="left", va="center",
+        ax.text(1.03, -0.9, _msg("plot_hr_header", lang), transform=trans, ha="left", va="center",
                 fontsize=9, fontweight="bold")
         for yi, h, lw, up in zip(y, hr, lo, hi, strict=True):
-            ax.text(1.03, yi, f"{_fmt_dec(h)} ({_fmt_dec(lw)}–{_fmt_dec(up)})",
+            ax.text(1.03, yi,
+                    f"{_fmt_dec(h, 2, lang)} ({_fmt_dec(lw, 2, lang)}–{_fmt_dec(up, 2, lang)})",
                     transform=trans, ha="left", va="center", fontsize=9, gid="hr_text")
         ax.set_xlabel(xlabel)
         if title:
