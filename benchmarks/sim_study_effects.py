@@ -48,8 +48,13 @@ TRUE_HR = 1.5
 METHODS = ("naive", "landmark", "ccw")
 
 
-def one_replicate(seed: int, n_pupils: int) -> list[dict[str, float | str | int]]:
-    """Simulate one cohort and return one row per method and estimand."""
+def one_replicate(seed: int, n_pupils: int, n_boot: int = 0
+                  ) -> list[dict[str, float | str | int]]:
+    """Simulate one cohort and return one row per method and estimand.
+
+    With ``n_boot > 0`` only the CCW estimate is computed, with bootstrap SE and
+    percentile interval (method ``ccw_bootstrap``), to check the robust SE against it.
+    """
     from thuiszit_eval.effects.landmark import landmark_analysis
     from thuiszit_eval.effects.target_trial import (
         clone_censor_weight,
@@ -60,6 +65,11 @@ def one_replicate(seed: int, n_pupils: int) -> list[dict[str, float | str | int]
 
     sim = simulate_cohort(n_pupils, seed=seed, progress=False)
     el = eligible_episodes(sim)
+    if n_boot > 0:
+        res = clone_censor_weight(el, n_boot=n_boot, seed=seed, n_jobs=1, progress=False)
+        return [{"seed": seed, "method": "ccw_bootstrap", "estimand": f"rmst_diff_{r.tau}",
+                 "estimate": r.difference, "se": r.se, "lower": r.lower, "upper": r.upper,
+                 "n_episodes": res.n_episodes} for r in res.rmst.itertuples()]
     results = {
         "naive": naive_analysis(el),
         "landmark": landmark_analysis(el, n_boot=0, progress=False),
@@ -89,11 +99,15 @@ def truth_values() -> dict[str, float]:
 
 
 def run_study(n_reps: int = 200, n_pupils: int = 4000, seed: int = 2026, n_jobs: int = -1,
-              progress: bool = True) -> pd.DataFrame:
-    """All replicates (one row per replicate, method and estimand); deterministic."""
+              progress: bool = True, n_boot: int = 0) -> pd.DataFrame:
+    """All replicates (one row per replicate, method and estimand); deterministic.
+
+    The replicate seeds are the same for any ``n_reps`` prefix, so a bootstrap check on
+    the first replicates (``n_boot > 0``) uses the same cohorts as the main study.
+    """
     seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(n_reps)]
     gen = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(one_replicate)(s, n_pupils) for s in seeds)
+        delayed(one_replicate)(s, n_pupils, n_boot) for s in seeds)
     rows = [row for rep in tqdm(gen, total=n_reps, desc="replicates", disable=not progress)
             for row in rep]
     return pd.DataFrame(rows)
@@ -106,7 +120,10 @@ def summarise(reps: pd.DataFrame, truth: dict[str, float] | None = None) -> pd.D
     for (method, estimand), g in reps.groupby(["method", "estimand"], sort=False):
         t = truth[estimand]
         est, se = g["estimate"].to_numpy(), g["se"].to_numpy()
-        cover = np.abs(est - t) <= 1.959964 * se
+        if {"lower", "upper"} <= set(g) and g["lower"].notna().all():
+            cover = (g["lower"].to_numpy() <= t) & (t <= g["upper"].to_numpy())
+        else:
+            cover = np.abs(est - t) <= 1.959964 * se
         out.append({
             "method": method, "estimand": estimand, "truth": t, "n_reps": len(g),
             "mean_estimate": est.mean(), "bias": est.mean() - t,
@@ -115,7 +132,7 @@ def summarise(reps: pd.DataFrame, truth: dict[str, float] | None = None) -> pd.D
             "coverage_95": cover.mean(),
         })
     tab = pd.DataFrame(out)
-    order = {k: i for i, k in enumerate([*METHODS, "rmst_diff_91", "rmst_diff_182",
+    order = {k: i for i, k in enumerate([*METHODS, "ccw_bootstrap", "rmst_diff_91", "rmst_diff_182",
                                          "log_hr"])}
     tab = tab.sort_values(["estimand", "method"], key=lambda s: s.map(order), kind="stable")
     return tab.reset_index(drop=True)
@@ -158,9 +175,23 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     ap.add_argument("--jobs", type=int, default=-1)
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--no-progress", action="store_true")
+    ap.add_argument("--boot-check", type=int, default=0, metavar="K",
+                    help="only: bootstrap SE of the CCW estimate on the first K replicates")
+    ap.add_argument("--boot", type=int, default=100, help="bootstrap replicates for it")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     truth = truth_values()
+    if args.boot_check:
+        reps = run_study(args.boot_check, args.pupils, args.seed, args.jobs,
+                         not args.no_progress, n_boot=args.boot)
+        tab = summarise(reps, truth)
+        args.out.mkdir(parents=True, exist_ok=True)
+        tab.to_csv(args.out / "sim_study_effects_bootstrap.csv", index=False,
+                   float_format="%.4f")
+        print(tab.round(3).to_string(index=False))
+        print(f"\nbootstrap check: {args.boot_check} replicates x {args.boot} bootstrap "
+              f"fits, {time.perf_counter() - t0:.0f} s")
+        return tab
     reps = run_study(args.reps, args.pupils, args.seed, args.jobs, not args.no_progress)
     tab = summarise(reps, truth)
     seconds = time.perf_counter() - t0
