@@ -25,6 +25,8 @@ Example
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -177,10 +179,13 @@ def analyse_cohort(
     definition: OutcomeDefinition | None = None,
     group: str = "intervention",
     min_cell: int = 10,
+    lang: str | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Write the time-to-return tables, figures and README.md to ``out_dir``.
 
-    Returns the written (suppressed) tables by name (see ``TABLES``).
+    Returns the written (suppressed) tables by name (see ``TABLES``). ``lang`` (``nl`` or
+    ``en``) sets the language of the figures' text where the figure functions take one
+    (``None``: their default).
     """
     definition = definition or OutcomeDefinition()
     out = Path(out_dir)
@@ -238,10 +243,11 @@ def analyse_cohort(
     aj_all = aalen_johansen(data, "duration", "event")
     km_all = kaplan_meier(data, "duration", "event")
     figs = {
-        "km_plot": km_plot(km, min_at_risk=min_cell),
-        "cif_plot": cif_plot(aj_all, labels=labels, min_at_risk=min_cell),
-        "km_vs_aj_plot": km_vs_aj_plot(km_all, aj_all),
-        "forest_plot": forest_plot(cox.table),
+        "km_plot": km_plot(km, min_at_risk=min_cell, **lang_kw(km_plot, lang)),
+        "cif_plot": cif_plot(aj_all, labels=labels, min_at_risk=min_cell,
+                             **lang_kw(cif_plot, lang)),
+        "km_vs_aj_plot": km_vs_aj_plot(km_all, aj_all, **lang_kw(km_vs_aj_plot, lang)),
+        "forest_plot": forest_plot(cox.table, **lang_kw(forest_plot, lang)),
     }
     for name, fig in figs.items():
         fig.savefig(out / f"{name}.png", dpi=120, metadata={"Software": None})
@@ -249,3 +255,81 @@ def analyse_cohort(
     (out / "README.md").write_text(
         _readme(definition, group, reference, min_cell, len(km.groups)), encoding="utf-8")
     return tables
+
+
+# --------------------------------------------------------------------------- narrative numbers
+def lang_kw(fn: Callable, lang: str | None) -> dict[str, str]:
+    """``{"lang": lang}`` when ``fn`` takes a ``lang`` keyword and ``lang`` is given, else {}.
+
+    >>> lang_kw(lambda x, lang="nl": x, "en"), lang_kw(lambda x: x, "en")
+    ({'lang': 'en'}, {})
+    """
+    if lang is None:
+        return {}
+    return {"lang": lang} if "lang" in inspect.signature(fn).parameters else {}
+
+
+def median_summary(medians: pd.DataFrame, wide_days: float = 90) -> dict[str, object]:
+    """The numbers a sentence about the median days to return needs.
+
+    From the ``medians`` table of :func:`analyse_cohort`: ``fastest`` / ``fastest_days``
+    (the group with the shortest median), ``slowest`` / ``slowest_days`` (the longest
+    median reached), ``not_reached`` (groups in which fewer than half returned during
+    follow-up), ``wide`` (groups whose 95% CI is wider than ``wide_days`` days or has no
+    upper limit) and ``n_groups``. Groups are codes, in table order.
+
+    >>> m = pd.DataFrame({"group": ["a", "b", "c"], "prob": 0.5, "quantile": [40, 120, None],
+    ...                   "lower": [30, 100, 200], "upper": [50, 250, None]})
+    >>> s = median_summary(m)
+    >>> s["fastest"], s["slowest"], s["not_reached"], s["wide"]
+    ('a', 'b', ['c'], ['b', 'c'])
+    """
+    m = medians[medians["prob"] == 0.5]
+    q = pd.to_numeric(m["quantile"], errors="coerce")
+    lo = pd.to_numeric(m["lower"], errors="coerce")
+    hi = pd.to_numeric(m["upper"], errors="coerce")
+    reached = m[q.notna()]
+    qr = q[q.notna()]
+    out: dict[str, object] = {"n_groups": len(m),
+                              "not_reached": m.loc[q.isna(), "group"].astype(str).tolist(),
+                              "wide": m.loc[q.notna() & (hi.isna() | (hi - lo > wide_days))
+                                            | q.isna(), "group"].astype(str).tolist()}
+    if len(reached):
+        out["fastest"] = str(reached.loc[qr.idxmin(), "group"])
+        out["fastest_days"] = float(qr.min())
+        out["slowest"] = str(reached.loc[qr.idxmax(), "group"])
+        out["slowest_days"] = float(qr.max())
+    return out
+
+
+def returned_summary(returned_at: pd.DataFrame, reference: str | None = None,
+                     min_cell: int = 10) -> dict[int, dict[str, object]]:
+    """Per time, the numbers a sentence about the share returned needs.
+
+    From the ``returned_at`` table of :func:`analyse_cohort`: for each time, ``low`` /
+    ``high`` (the smallest and largest share returned among the groups other than
+    ``reference``), ``ref`` (the reference group's share, None without one), ``spread``
+    (largest minus smallest share over all groups) and ``few_at_risk`` (groups with fewer
+    than ``min_cell`` pupils still at risk at that time, whose share is indicative only).
+
+    >>> r = pd.DataFrame({"group": ["a", "b", "none"], "time": 28, "n_risk": [50, "<10", 90],
+    ...                   "returned": [0.1, 0.3, 0.4]})
+    >>> s = returned_summary(r, "none")[28]
+    >>> s["low"], s["high"], s["ref"], round(s["spread"], 2), s["few_at_risk"]
+    (0.1, 0.3, 0.4, 0.3, ['b'])
+    """
+    out = {}
+    for t, g in returned_at.groupby("time", sort=True):
+        share = pd.to_numeric(g["returned"], errors="coerce")
+        other = share[g["group"].astype(str) != reference].dropna()
+        ref = share[g["group"].astype(str) == reference].dropna()
+        n_risk = pd.to_numeric(g["n_risk"], errors="coerce")
+        out[int(t)] = {
+            "low": float(other.min()) if len(other) else None,
+            "high": float(other.max()) if len(other) else None,
+            "ref": float(ref.iloc[0]) if len(ref) else None,
+            "spread": float(share.max() - share.min()) if share.notna().any() else None,
+            "few_at_risk": g.loc[n_risk.isna() | (n_risk < min_cell), "group"]
+            .astype(str).tolist(),
+        }
+    return out
