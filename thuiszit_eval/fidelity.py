@@ -184,8 +184,8 @@ def fidelity_table(traj: pd.DataFrame, min_cell: int | None = 10, lang: str = "n
         return out
     est = ["share_met", "share_lower", "share_upper"]
     small = (out["met"] < min_cell) | (out["not_met"] < min_cell)
-    shown = suppress_small(out, ["met", "not_met", "n_unknown"], min_cell,
-                           hide={"met": est, "not_met": est})
+    shown = suppress_small(out, ["n", "met", "not_met", "n_unknown"], min_cell,
+                           hide={"n": est, "met": est, "not_met": est})
     for c in ("met", "not_met"):
         # the complement of a suppressed count is hidden too
         other = "not_met" if c == "met" else "met"
@@ -252,6 +252,8 @@ def protocol_outcomes(cohort: Cohort, traj: pd.DataFrame | None = None,
                        median_upper=med["upper"])
             for _, r in km.at_times(times).iterrows():
                 k = f"returned_{r['time']:g}d"
+                if min_cell and r["n_risk"] < min_cell:  # too few left to show a share
+                    r[["returned", "returned_lower", "returned_upper"]] = np.nan
                 row.update({k: r["returned"], f"{k}_lower": r["returned_lower"],
                             f"{k}_upper": r["returned_upper"]})
         rows.append(row)
@@ -260,3 +262,50 @@ def protocol_outcomes(cohort: Cohort, traj: pd.DataFrame | None = None,
         return out
     est = [c for c in out.columns if c not in ("protocol", "label", "n", "events")]
     return suppress_small(out, ["n", "events"], min_cell, hide={"n": est, "events": est})
+
+
+# --------------------------------------------------------------------------- presentation
+_HEAD = {
+    "criterion": {"nl": "Criterium", "en": "Criterion"},
+    "n": {"nl": "Aantal trajecten", "en": "Count of trajectories"},
+    "met": {"nl": "Voldaan", "en": "Met"},
+    "not_met": {"nl": "Niet voldaan", "en": "Not met"},
+    "share": {"nl": "Aandeel voldaan (95%-BI)", "en": "Share met (95% CI)"},
+    "group": {"nl": "Groep", "en": "Group"},
+    "returns": {"nl": "Teruggekeerd", "en": "Returned"},
+    "median": {"nl": "Mediaan dagen (95%-BI)", "en": "Median days (95% CI)"},
+    "within": {"nl": "Terug binnen {d} dagen", "en": "Back within {d} days"},
+}
+
+
+def present_fidelity(tab: pd.DataFrame, lang: str = "nl") -> pd.DataFrame:
+    """:func:`fidelity_table` as a readable table."""
+    from .process import fmt_ci, fmt_value
+
+    h = {k: v[lang] for k, v in _HEAD.items()}
+    return pd.DataFrame({
+        h["n"]: [fmt_value(v, lang, "count") for v in tab["n"]],
+        h["met"]: [fmt_value(v, lang, "count") for v in tab["met"]],
+        h["not_met"]: [fmt_value(v, lang, "count") for v in tab["not_met"]],
+        h["share"]: [fmt_ci(r.share_met, r.share_lower, r.share_upper, lang)
+                     for r in tab.itertuples()],
+    }, index=pd.Index(tab["label"].to_numpy(), name=h["criterion"]))
+
+
+def present_outcomes(tab: pd.DataFrame, lang: str = "nl") -> pd.DataFrame:
+    """:func:`protocol_outcomes` as a readable table."""
+    from .process import fmt_ci, fmt_value
+
+    h = {k: v[lang] for k, v in _HEAD.items()}
+    out = pd.DataFrame({
+        h["n"]: [fmt_value(v, lang, "count") for v in tab["n"]],
+        h["returns"]: [fmt_value(v, lang, "count") for v in tab["events"]],
+        h["median"]: [fmt_ci(r.get("median_days"), r.get("median_lower"),
+                             r.get("median_upper"), lang, "days") for _, r in tab.iterrows()],
+    }, index=pd.Index(tab["label"].to_numpy(), name=h["group"]))
+    for c in tab.columns:
+        if c.startswith("returned_") and c.endswith("d"):
+            out[h["within"].format(d=c[len("returned_"):-1])] = [
+                fmt_ci(e, lo, hi, lang) for e, lo, hi in
+                zip(tab[c], tab[f"{c}_lower"], tab[f"{c}_upper"], strict=True)]
+    return out

@@ -191,8 +191,9 @@ def _suppress(df: pd.DataFrame, total: str, part: str, hide: Sequence[str],
 
 
 def _km_row(data: pd.DataFrame, times: Sequence[float], prefix: str, names: Sequence[str],
-            flip: bool = False) -> dict[str, float]:
-    """Median (with CI) and the KM share at ``times`` (returned = 1 − S, or S if flip)."""
+            flip: bool = False, min_at_risk: int | None = None) -> dict[str, float]:
+    """Median (with CI) and the KM share at ``times`` (returned = 1 − S, or S if flip);
+    shares at times with fewer than ``min_at_risk`` at risk are left missing."""
     km = kaplan_meier(data, "duration", "event")
     med = km.median().iloc[0]
     row = {"n": len(data), "events": int(data["event"].sum()),
@@ -200,6 +201,9 @@ def _km_row(data: pd.DataFrame, times: Sequence[float], prefix: str, names: Sequ
            "median_upper": med["upper"]}
     at = km.at_times(times)
     for name, (_, r) in zip(names, at.iterrows(), strict=True):
+        if min_at_risk and r["n_risk"] < min_at_risk:
+            r = r.copy()
+            r[["surv", "lower", "upper", "returned", "returned_lower", "returned_upper"]] = np.nan
         if flip:
             row[f"{prefix}_{name}"] = r["surv"]
             row[f"{prefix}_{name}_lower"], row[f"{prefix}_{name}_upper"] = r["lower"], r["upper"]
@@ -249,7 +253,8 @@ def step_table(cohort: Cohort, origin: str = "absence_start", steps: Sequence[st
     for step in steps:
         d = st[st["step"] == step]
         rows.append({"step": step, "label": step_label(step, lang),
-                     **_km_row(d, [7.0 * w for w in weeks], "reached", names)})
+                     **_km_row(d, [7.0 * w for w in weeks], "reached", names,
+                                 min_at_risk=min_cell)})
     out = pd.DataFrame(rows)
     est = [c for c in out.columns if c not in ("step", "label", "n", "events")]
     return _suppress(out, "n", "events", est, min_cell)
@@ -305,7 +310,8 @@ def waiting_list_table(cohort: Cohort, weeks: Sequence[int] = (4, 8, 13, 26),
     if len(sp) == 0:
         row = {"n": 0, "events": 0}
     else:
-        row = _km_row(sp, [7.0 * w for w in weeks], "still_waiting", names, flip=True)
+        row = _km_row(sp, [7.0 * w for w in weeks], "still_waiting", names, flip=True,
+                      min_at_risk=min_cell)
     out = pd.DataFrame([{"indicator": "waiting_list", "label": step_label("waiting_list", lang),
                          **row, "n_still_waiting": int(sp["still_open"].sum())}])
     est = [c for c in out.columns
@@ -346,6 +352,8 @@ def kept_in_view_table(cohort: Cohort, weeks: int = 8, min_cell: int | None = 10
     row: dict[str, float] = {"n": len(kv), "events": int(kv["event"].sum())}
     if len(kv):
         r = kaplan_meier(kv, "duration", "event").at_times([7.0 * weeks]).iloc[0]
+        if min_cell and r["n_risk"] < min_cell:
+            r[["returned", "returned_lower", "returned_upper"]] = np.nan
         row.update(kept_in_view=r["returned"], kept_in_view_lower=r["returned_lower"],
                    kept_in_view_upper=r["returned_upper"])
     out = pd.DataFrame([{"indicator": "kept_in_view", "label": step_label("kept_in_view", lang),
@@ -415,3 +423,122 @@ def steps_and_return(cohort: Cohort, exposures: Sequence[str] = ("first_contact"
                              min_cell, hide={c: est for c in ("n_exposed", "events_exposed",
                                                                "events_unexposed")})
     return out
+
+
+# --------------------------------------------------------------------------- presentation
+_HEAD = {
+    "step": {"nl": "Stap", "en": "Step"},
+    "indicator": {"nl": "Indicator", "en": "Indicator"},
+    "episodes": {"nl": "Episodes", "en": "Episodes"},
+    "reached": {"nl": "Stap gezet", "en": "Step reached"},
+    "median": {"nl": "Mediaan dagen (95%-BI)", "en": "Median days (95% CI)"},
+    "within": {"nl": "Binnen {w} weken", "en": "Within {w} weeks"},
+    "spells": {"nl": "Wachtlijstperiodes", "en": "Waiting-list spells"},
+    "ended": {"nl": "Beëindigd", "en": "Ended"},
+    "still_at_end": {"nl": "Aantal nog wachtend bij einde follow-up",
+                     "en": "Count still waiting at follow-up end"},
+    "still_after": {"nl": "Nog wachtend na {w} weken", "en": "Still waiting after {w} weeks"},
+    "returns": {"nl": "Aantal terugkeren", "en": "Count of returns"},
+    "followed": {"nl": "Nazorg geregistreerd", "en": "Follow-up recorded"},
+    "kept": {"nl": "Nazorg binnen {w} weken (95%-BI)", "en": "Follow-up within {w} weeks (95% CI)"},
+    "hr": {"nl": "Hazard ratio terugkeer (95%-BI)", "en": "Hazard ratio of return (95% CI)"},
+    "p": {"nl": "p", "en": "p"},
+    "n_exposed": {"nl": "Aantal episodes met stap", "en": "Count of episodes with step"},
+    "events_exposed": {"nl": "Aantal terugkeren na stap", "en": "Count of returns after step"},
+}
+
+
+def head(key: str, lang: str = "nl", **fmt: object) -> str:
+    """A column header of the presented tables in ``nl`` or ``en``."""
+    return _HEAD[key][lang].format(**fmt)
+
+
+def fmt_value(x: object, lang: str = "nl", kind: str = "days") -> str:
+    """A number as text (``days``: whole days, ``pct``: a share as %, ``ratio``: 2 decimals);
+    texts such as ``"<10"`` pass unchanged, missing values become ``"–"``."""
+    from .narrative import number, percent
+
+    if isinstance(x, str):
+        return x
+    if x is None or pd.isna(x):
+        return "–"
+    if kind == "pct":
+        return percent(float(x), lang)
+    if kind == "ratio":
+        return number(float(x), lang, 2)
+    if kind == "count":
+        return number(float(x), lang)
+    return number(float(x), lang)
+
+
+def fmt_ci(est: object, lo: object, hi: object, lang: str = "nl", kind: str = "pct") -> str:
+    """``"46% (42–50%)"``; ``"–"`` when the estimate is hidden or missing."""
+    if est is None or (not isinstance(est, str) and pd.isna(est)):
+        return "–"
+    if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
+        return fmt_value(est, lang, kind)
+    return f"{fmt_value(est, lang, kind)} ({fmt_value(lo, lang, kind)}–{fmt_value(hi, lang, kind)})"
+
+
+def _fmt_p(p: float, lang: str) -> str:
+    from .narrative import number
+
+    if pd.isna(p):
+        return "–"
+    return ("<0,001" if lang == "nl" else "<0.001") if p < 0.001 else number(p, lang, 3)
+
+
+def present_steps(tab: pd.DataFrame, lang: str = "nl") -> pd.DataFrame:
+    """:func:`step_table` as a readable table (one row per step, texts)."""
+    out = pd.DataFrame({
+        head("episodes", lang): [fmt_value(v, lang, "count") for v in tab["n"]],
+        head("reached", lang): [fmt_value(v, lang, "count") for v in tab["events"]],
+        head("median", lang): [fmt_ci(r.median_days, r.median_lower, r.median_upper, lang,
+                                      "days") for r in tab.itertuples()],
+    }, index=pd.Index(tab["label"].to_numpy(), name=head("step", lang)))
+    for c in tab.columns:
+        if c.startswith("reached_") and c.endswith("w"):
+            w = c[len("reached_"):-1]
+            out[head("within", lang, w=w)] = [
+                fmt_ci(e, lo, hi, lang) for e, lo, hi in
+                zip(tab[c], tab[f"{c}_lower"], tab[f"{c}_upper"], strict=True)]
+    return out
+
+
+def present_waiting(tab: pd.DataFrame, lang: str = "nl") -> pd.DataFrame:
+    """:func:`waiting_list_table` as a readable one-row table."""
+    r = tab.iloc[0]
+    out = {head("spells", lang): fmt_value(r["n"], lang, "count"),
+           head("ended", lang): fmt_value(r["events"], lang, "count"),
+           head("median", lang): fmt_ci(r.get("median_days"), r.get("median_lower"),
+                                        r.get("median_upper"), lang, "days")}
+    for c in tab.columns:
+        if c.startswith("still_waiting_") and c.endswith("w"):
+            w = c[len("still_waiting_"):-1]
+            out[head("still_after", lang, w=w)] = fmt_ci(r[c], r[f"{c}_lower"],
+                                                        r[f"{c}_upper"], lang)
+    out[head("still_at_end", lang)] = fmt_value(r["n_still_waiting"], lang, "count")
+    return pd.DataFrame([out], index=pd.Index([r["label"]], name=head("indicator", lang)))
+
+
+def present_kept_in_view(tab: pd.DataFrame, lang: str = "nl") -> pd.DataFrame:
+    """:func:`kept_in_view_table` as a readable one-row table."""
+    r = tab.iloc[0]
+    out = {head("returns", lang): fmt_value(r["n"], lang, "count"),
+           head("followed", lang): fmt_value(r["events"], lang, "count"),
+           head("kept", lang, w=int(r["weeks"])): fmt_ci(
+               r.get("kept_in_view"), r.get("kept_in_view_lower"), r.get("kept_in_view_upper"),
+               lang)}
+    return pd.DataFrame([out], index=pd.Index([r["label"]], name=head("indicator", lang)))
+
+
+def present_cox(tab: pd.DataFrame, lang: str = "nl") -> pd.DataFrame:
+    """:func:`steps_and_return` as a readable table."""
+    return pd.DataFrame({
+        head("n_exposed", lang): [fmt_value(v, lang, "count") for v in tab["n_exposed"]],
+        head("events_exposed", lang): [fmt_value(v, lang, "count")
+                                       for v in tab["events_exposed"]],
+        head("hr", lang): [fmt_ci(r.hr, r.hr_lower, r.hr_upper, lang, "ratio")
+                           for r in tab.itertuples()],
+        head("p", lang): [_fmt_p(v, lang) for v in pd.to_numeric(tab["p"], errors="coerce")],
+    }, index=pd.Index(tab["label"].to_numpy(), name=head("step", lang)))
