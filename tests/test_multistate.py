@@ -131,3 +131,26 @@ def test_r_script_reproduces_the_fixtures(tmp_path: Path):
                                            err_msg=f"{name}:{col}")
             else:
                 assert old[col].tolist() == new[col].tolist(), f"{name}:{col}"
+
+
+@pytest.fixture(scope="module")
+def demo():
+    from thuiszit_eval.cohort import Cohort
+    from thuiszit_eval.simulate import demo_cohort_path
+
+    return Cohort.load(demo_cohort_path())
+
+
+def test_demo_summaries(demo):
+    so = M.state_occupation(M.multistate_data(demo, next_types="thuiszitten"))
+    occ = M.occupation_table(so, [91, 182, 10_000], lang="en", formatted=False)
+    assert occ.iloc[:2].sum(axis=1).round(6).tolist() == [100.0, 100.0]
+    assert occ.iloc[2].isna().all()  # nobody followed that long: hidden
+    _, rel = M.relapse_curve(demo, next_types="thuiszitten")
+    assert rel["relapse"].is_monotonic_increasing
+    sens = M.sustained_sensitivity(demo, weeks=(2, 4, 8))
+    assert sens["share"].is_monotonic_decreasing  # longer runs are harder to reach
+    nums = M.key_numbers(so, rel, sens, lang="nl")
+    assert {"home_3m", "relapse_after_12m", "sustained_8w"} <= set(nums)
+    assert all(v.endswith("%") for k, v in nums.items() if k != "n_episodes")
+    assert list(M.display_sensitivity(sens, "en").index) == [2, 4, 8]

@@ -274,33 +274,60 @@ def stacked_area_plot(so: StateOccupation, *, lang: str = "nl", min_at_risk: int
 
 # --------------------------------------------------------------------------- summaries
 def occupation_table(so: StateOccupation, times: Sequence[float], *, lang: str = "nl",
-                     min_cell: int = 10) -> pd.DataFrame:
-    """Percent in each state at ``times``; hidden where fewer than ``min_cell`` are followed."""
+                     min_cell: int = 10, formatted: bool = True) -> pd.DataFrame:
+    """Share in each state at ``times`` (rows: day; columns: state labels in ``lang``).
+
+    Hidden ("–", or NaN when ``formatted=False``, then in percent) where fewer than
+    ``min_cell`` histories are still followed at that day.
+    """
     at = so.at_times(times).pivot(index="time", columns="state", values="pstate")[
         list(so.states)]
     n = so.table.drop_duplicates("time").set_index("time")["n_risk"]
-    idx = np.searchsorted(n.index.to_numpy(), np.asarray(times, float), side="left")
+    idx = np.searchsorted(n.index.to_numpy(), np.asarray(at.index, float), side="left")
     n_at = np.where(idx < len(n), n.to_numpy()[np.minimum(idx, len(n) - 1)], 0)
-    out = (100 * at).round(1).astype(object)
-    out[n_at < min_cell] = None
+    out = 100 * at
+    out[n_at < min_cell] = np.nan
     lab = STATE_LABELS.get(lang, STATE_LABELS["en"])
-    return out.rename(columns=lab).rename_axis(None, axis=1)
+    out = out.rename(columns=lab).rename_axis(None, axis=1)
+    if not formatted:
+        return out
+    out = out.apply(lambda col: [_pct(v / 100, lang) for v in col])
+    out.index = [f"{t:g}" for t in out.index]
+    return out.rename_axis(_COLS.get(lang, _COLS["en"])["time"])
 
 
 def relapse_curve(cohort: Cohort, times: Sequence[float] = (91, 182, 365),
-                  next_types: str | tuple[str, ...] | None = None):
-    """KM of time from a return to the next episode: (fit, cumulative relapse at times)."""
+                  next_types: str | tuple[str, ...] | None = None, *, min_cell: int = 10):
+    """Kaplan–Meier of the time from a return to the next episode (relapse).
+
+    Returns (fit, table): the KM fit on :func:`~thuiszit_eval.outcomes.relapse_table` and
+    per time: n_risk (still followed, suppressed below ``min_cell``), relapse (cumulative
+    share relapsed, 1 − KM), lower, upper (95%; hidden where fewer than ``min_cell``).
+    """
+    from .describe import suppress_small
+
     rt = relapse_table(cohort, next_types=next_types)
     fit = kaplan_meier(rt.data)
     at = fit.at_times(times)
-    at = at.assign(relapse=1 - at["surv"], lower_r=1 - at["upper"], upper_r=1 - at["lower"])
-    return fit, at
+    tab = pd.DataFrame({"time": at["time"], "n_risk": at["n_risk"].astype(int),
+                        "relapse": at["returned"], "lower": at["returned_lower"],
+                        "upper": at["returned_upper"]})
+    return fit, suppress_small(tab, ["n_risk"], min_cell,
+                               hide={"n_risk": ["relapse", "lower", "upper"]})
 
 
 def sustained_sensitivity(cohort: Cohort, weeks: Sequence[int] = (2, 4, 8),
-                          at_day: float = 182) -> pd.DataFrame:
-    """Share in sustained return by ``at_day`` (Aalen–Johansen, competing endings) per
-    sustained_weeks: columns sustained_weeks, episodes, events, share, lower, upper."""
+                          at_day: float = 182, *, min_cell: int = 10) -> pd.DataFrame:
+    """Share of episodes that reached a sustained return by ``at_day``, per definition.
+
+    For each ``sustained_weeks`` k (consecutive full-attendance school weeks), the
+    Aalen–Johansen cumulative incidence of a sustained return (other endings compete) at
+    ``at_day`` days since absence start. Columns: sustained_weeks, episodes, events (by
+    ``at_day``), share, lower, upper (95%); counts below ``min_cell`` are suppressed and
+    their estimates hidden.
+    """
+    from .describe import suppress_small
+
     rows = []
     for k in weeks:
         st = survival_table(cohort, OutcomeDefinition(event="sustained_return",
@@ -311,4 +338,84 @@ def sustained_sensitivity(cohort: Cohort, weeks: Sequence[int] = (2, 4, 8),
         rows.append({"sustained_weeks": int(k), "episodes": len(d),
                      "events": int(((d["event"] == 1) & (d["duration"] <= at_day)).sum()),
                      "share": r["pstate"], "lower": r["lower"], "upper": r["upper"]})
-    return pd.DataFrame(rows)
+    return suppress_small(pd.DataFrame(rows), ["episodes", "events"], min_cell,
+                          hide={"episodes": ["share", "lower", "upper"],
+                                "events": ["share", "lower", "upper"]})
+
+
+# --------------------------------------------------------------------------- display
+_COLS = {
+    "nl": {"time": "dag", "n_risk": "nog gevolgd", "relapse": "teruggevallen",
+           "ci": "95%-BI", "sustained_weeks": "weken volledig op school", "episodes": "episodes",
+           "events": "duurzaam terug ≤ dag {d:g}", "share": "aandeel duurzaam terug"},
+    "en": {"time": "day", "n_risk": "still followed", "relapse": "relapsed",
+           "ci": "95% CI", "sustained_weeks": "full weeks at school", "episodes": "episodes",
+           "events": "sustained return by day {d:g}", "share": "share in sustained return"},
+}
+
+
+def _pct(p: object, lang: str, digits: int = 1) -> str:
+    from .narrative import percent
+
+    return "–" if p is None or pd.isna(p) else percent(float(p), lang, digits)
+
+
+def _ci(lo: object, hi: object, lang: str) -> str:
+    if lo is None or pd.isna(lo):
+        return "–"
+    return f"{_pct(lo, lang)} – {_pct(hi, lang)}"
+
+
+def display_relapse(tab: pd.DataFrame, lang: str = "nl") -> pd.DataFrame:
+    """The table of :func:`relapse_curve` with percentages and headers in ``lang``."""
+    c = _COLS.get(lang, _COLS["en"])
+    return pd.DataFrame({
+        c["time"]: tab["time"].map(lambda t: f"{t:g}"),
+        c["n_risk"]: tab["n_risk"],
+        c["relapse"]: [_pct(p, lang) for p in tab["relapse"]],
+        c["ci"]: [_ci(lo, hi, lang) for lo, hi in zip(tab["lower"], tab["upper"], strict=True)],
+    }).set_index(c["time"])
+
+
+def display_sensitivity(sens: pd.DataFrame, lang: str = "nl", at_day: float = 182
+                        ) -> pd.DataFrame:
+    """The table of :func:`sustained_sensitivity` with percentages and headers in ``lang``."""
+    c = _COLS.get(lang, _COLS["en"])
+    return pd.DataFrame({
+        c["sustained_weeks"]: sens["sustained_weeks"],
+        c["episodes"]: sens["episodes"],
+        c["events"].format(d=at_day): sens["events"],
+        c["share"]: [_pct(p, lang) for p in sens["share"]],
+        c["ci"]: [_ci(lo, hi, lang) for lo, hi in zip(sens["lower"], sens["upper"],
+                                                       strict=True)],
+    }).set_index(c["sustained_weeks"])
+
+
+def key_numbers(so: StateOccupation, relapse: pd.DataFrame, sens: pd.DataFrame, *,
+                lang: str = "nl", min_cell: int = 10) -> dict[str, str]:
+    """Cohort-dependent numbers for the narrative, formatted for ``lang`` ("–" = hidden)."""
+    from .narrative import number
+
+    occ = occupation_table(so, [91, 182, 365], lang="en", min_cell=min_cell, formatted=False)
+    occ.columns = list(so.states)
+
+    def at(t: float, s: str) -> str:
+        v = occ.loc[float(t), s]
+        return "–" if v is None or pd.isna(v) else _pct(v / 100, lang, 0)
+
+    rel = relapse.set_index("time")["relapse"]
+    sh = sens.set_index("sustained_weeks")["share"]
+    out = {"n_episodes": number(so.n, lang) if so.n >= min_cell else f"<{min_cell}"}
+    for t, name in ((91, "3m"), (182, "6m"), (365, "12m")):
+        for s in so.states:
+            out[f"{s}_{name}"] = at(t, s)
+    for t, name in ((182, "6m"), (365, "12m")):
+        out[f"relapse_after_{name}"] = _pct(rel.get(float(t)), lang, 0)
+    for k in sh.index:
+        out[f"sustained_{k}w"] = _pct(sh.get(k), lang, 0)
+    return out
+
+
+#: Axis titles of the relapse curve (days since the return, cumulative share relapsed).
+RELAPSE_AXES = {"nl": ("dagen sinds terugkeer", "aandeel teruggevallen"),
+                "en": ("days since the return", "share relapsed")}
