@@ -80,6 +80,8 @@ __all__ = [
     "StandardisedSurvival",
     "comparison_table",
     "default_covariates",
+    "effect_numbers",
+    "group_labels",
     "point_treatment_data",
     "weighted_aalen_johansen",
     "weighted_km",
@@ -149,6 +151,25 @@ def point_treatment_data(
     df.attrs["cohort_name"] = st.cohort_name
     df.attrs["groups"] = {"treated": treated, "control": tuple(control)}
     return df.reset_index(drop=True)
+
+
+def group_labels(data: pd.DataFrame, lang: str = "nl") -> tuple[str, str]:
+    """Display names of the treated and control groups in ``lang``, from the code list.
+
+    ``data`` comes from :func:`point_treatment_data`; the control group is named by its
+    interventions ("thuiszitterstafel / agendapunt 4" in Dutch).
+
+    >>> d = pd.DataFrame(); d.attrs["groups"] = {"treated": "back_to_school",
+    ...     "control": ("thuiszitterstafel", "agendapunt_4")}
+    >>> group_labels(d, "en")
+    ('Back to School', 'case table / agenda item 4')
+    """
+    from ..schema import labels
+
+    names = labels("intervention", lang)
+    g = data.attrs["groups"]
+    return (names.get(g["treated"], g["treated"]),
+            " / ".join(names.get(c, c) for c in g["control"]))
 
 
 def default_covariates(data: pd.DataFrame) -> list[str]:
@@ -549,3 +570,39 @@ class StandardisedSurvival(_AdjustedBase):
     def _replicate(self):
         return StdReplicate(self.design_.to_numpy(dtype=float), self.time_, self.d_,
                              self.taus, self.grid_, self.beta_.to_numpy())
+
+
+def effect_numbers(iptw: IPTWSurvival, std: StandardisedSurvival | None = None,
+                   lang: str = "nl", digits: int = 1, interval: str = "pct"
+                   ) -> dict[str, str]:
+    """The numbers a sentence about the days saved needs, formatted for ``lang``.
+
+    For the j-th horizon (1, 2, ...): ``tau<j>`` (days), ``iptw_saved<j>``,
+    ``iptw_lower<j>``, ``iptw_upper<j>`` (bootstrap ``interval``), the same with ``std_``
+    when ``std`` is given, and ``unadjusted<j>`` (the naive difference); also ``hr``,
+    ``hr_lower``, ``hr_upper`` (weighted Cox hazard ratio of treatment) and ``n_boot``.
+    Both fits must have been bootstrapped.
+    """
+    from ..narrative import number
+
+    def fmt(x: float, d: int = digits) -> str:
+        x = round(float(x), d)
+        return number(x + 0.0 if x != 0 else 0.0, lang, d)
+
+    out: dict[str, str] = {}
+    fits = [("iptw", iptw)] + ([("std", std)] if std is not None else [])
+    for prefix, f in fits:
+        if "lower_pct" not in f.difference_:
+            raise RuntimeError(f"{f.method}: run .bootstrap() first")
+        for j, (_, r) in enumerate(f.difference_.iterrows(), 1):
+            out[f"tau{j}"] = number(r["tau"], lang)
+            out[f"{prefix}_saved{j}"] = fmt(r["days_saved"])
+            out[f"{prefix}_lower{j}"] = fmt(r[f"lower_{interval}"])
+            out[f"{prefix}_upper{j}"] = fmt(r[f"upper_{interval}"])
+            if prefix == "iptw":
+                out[f"unadjusted{j}"] = fmt(r["days_saved_unadjusted"])
+    out["n_boot"] = number(iptw.n_boot_, lang)
+    hr = iptw.cox_.set_index("term").loc["treated"]
+    out.update(hr=fmt(hr["hr"], 2), hr_lower=fmt(hr["hr_lower"], 2),
+               hr_upper=fmt(hr["hr_upper"], 2))
+    return out

@@ -225,6 +225,31 @@ class PropensityModel:
                          "max_w": w.max(), "ess": w.sum() ** 2 / np.sum(w**2)})
         return pd.DataFrame(rows)
 
+    def truncation_summary(self) -> dict[str, float]:
+        """The numbers a sentence about the weight cap needs, computed on this fit.
+
+        Keys: ``n`` (rows), ``n_truncated`` (rows whose weight was capped), ``p_lo`` and
+        ``p_hi`` (the percentiles of ``truncate``; NaN without a cap), ``cap_lo`` and
+        ``cap_hi`` (the capped weight range), ``max_w`` (largest weight used),
+        ``max_w_uncapped`` (largest weight without the cap), ``smd_before`` (largest |SMD|
+        unweighted), ``smd_after`` (largest |SMD| with these weights) and
+        ``smd_after_uncapped`` (largest |SMD| with the weights left uncapped).
+        """
+        a, ps = self.treated_, self.scores_.to_numpy()
+        raw, _, _ = iptw_weights(ps, a, stabilised=self.stabilised, trim=self.trim)
+        bal = self.balance_table()
+        bal_raw = smd_table(self.design_, a, raw)
+        w = self.weights_.to_numpy()
+        used = w > 0
+        p_lo, p_hi = self.truncate if self.truncate is not None else (np.nan, np.nan)
+        return {"n": len(a), "n_truncated": int(self.n_truncated_),
+                "p_lo": float(p_lo), "p_hi": float(p_hi),
+                "cap_lo": float(w[used].min()), "cap_hi": float(w[used].max()),
+                "max_w": float(w.max()), "max_w_uncapped": float(raw.max()),
+                "smd_before": float(bal["smd"].abs().max()),
+                "smd_after": float(bal["smd_weighted"].abs().max()),
+                "smd_after_uncapped": float(bal_raw["smd_weighted"].abs().max())}
+
     def summary(self) -> str:
         """Readable text: model, weights, trimming and the worst balance."""
         bal = self.balance_table()
