@@ -64,7 +64,9 @@ import numpy as np
 import pandas as pd
 
 from .describe import code_labels, suppress_small
+from .narrative import number
 from .outcomes import OutcomeDefinition, counting_process, survival_table
+from .schema import labels as codelist_labels
 from .survival import aalen_johansen, cox_ph, fine_gray, kaplan_meier
 from .survival.competing import AalenJohansenResult
 from .survival.cox import CoxResult
@@ -85,6 +87,8 @@ __all__ = [
     "display_hazard_ratios",
     "display_incidence",
     "fit_cox_models",
+    "hr_differences",
+    "model_label",
     "ph_check",
     "truth_hazard_ratios",
 ]
@@ -121,6 +125,64 @@ _COVARIATE_LABELS = {
     "age": "age (per year)",
     "prior_episodes": "number of earlier episodes",
 }
+#: Dutch labels and headers of the tables (English: the keys' texts below and
+#: ``_COVARIATE_LABELS``); ``lang="en"`` (default) keeps the English of earlier versions.
+_TEXT: dict[str, dict[str, str]] = {
+    "age_12plus": {"nl": "12 jaar of ouder", "en": "age 12 or older"},
+    "female": {"nl": "meisje", "en": "girl"},
+    "prior_episode": {"nl": "eerdere episode", "en": "earlier episode"},
+    "living_out_of_home": {"nl": "uithuisgeplaatst", "en": "living out of home"},
+    "ses_score": {"nl": "SES-score (per SD)", "en": "SES score (per SD)"},
+    "episode_type": {"nl": "type episode", "en": "episode type"},
+    "age": {"nl": "leeftijd (per jaar)", "en": "age (per year)"},
+    "prior_episodes": {"nl": "aantal eerdere episodes", "en": "number of earlier episodes"},
+    "need": {"nl": "behoefte", "en": "need"},
+    "region": {"nl": "regio", "en": "region"},
+    "ref": {"nl": "ref.", "en": "ref."},
+    "all_terms": {"nl": "alle termen samen", "en": "all terms together"},
+    "ph_changes": {"nl": "hazard ratio verandert in de tijd (p < {alpha})",
+                   "en": "hazard ratio changes over time (p < {alpha})"},
+    "ph_constant": {"nl": "geen aanwijzing tegen een constante hazard ratio",
+                    "en": "no evidence against a constant hazard ratio"},
+    "returned": {"nl": "teruggekeerd naar school", "en": "returned to school"},
+    "censored": {"nl": "gecensureerd (nog thuis aan het einde van de follow-up, of anders "
+                       "beëindigd)",
+                 "en": "censored (still at home at follow-up end, or ended otherwise)"},
+    "episodes_with": {"nl": "episodes met", "en": "episodes with"},
+    "returns_exposed": {"nl": "terugkeren tijdens blootstelling",
+                        "en": "returns while exposed"},
+    "returns": {"nl": "terugkeren", "en": "returns"},
+    "hr_ci": {"nl": "HR (95%-BI)", "en": "HR (95% CI)"},
+    "hr_model_ci": {"nl": "HR {model} (95%-BI)", "en": "HR {model} (95% CI)"},
+    "true_hr": {"nl": "ware HR (simulatie)", "en": "true HR (simulation)"},
+    "cs_hr": {"nl": "oorzaakspecifieke HR (tempo van terugkeer)",
+              "en": "cause-specific HR (rate of return)"},
+    "fg_hr": {"nl": "Fine–Gray-HR (aandeel teruggekeerd)", "en": "Fine–Gray HR (share returned)"},
+    "day": {"nl": "dag {day}", "en": "day {day}"},
+    "one_minus_km": {"nl": "1 − Kaplan–Meier (andere uitstroom gecensureerd)",
+                     "en": "1 − Kaplan–Meier (other endings censored)"},
+    "overstatement": {"nl": "overschatting van terugkeer (procentpunt)",
+                      "en": "overstatement of return (percentage points)"},
+    "time-varying": {"nl": "tijdsafhankelijk", "en": "time-varying"},
+    "ever received": {"nl": "ooit ontvangen", "en": "ever received"},
+}
+
+
+def _tx(key: str, lang: str = "en", **fmt: object) -> str:
+    text = _TEXT[key][lang]
+    return text.format(**fmt) if fmt else text
+
+
+def model_label(model: str, lang: str = "en") -> str:
+    """The name of a model of :func:`fit_cox_models` (``time-varying`` / ``ever received``)
+    in ``lang``.
+
+    >>> model_label("ever received", "nl")
+    'ooit ontvangen'
+    """
+    return _tx(model, lang) if model in _TEXT else model
+
+
 _COUNT_COLS = ("n_episodes", "n_events", "n_episodes_ref", "n_events_ref")
 _ESTIMATES = ("hr", "hr_lower", "hr_upper", "p")
 
@@ -239,15 +301,28 @@ def design_matrix(data: pd.DataFrame, covariates: Sequence[str],
     return out
 
 
-def _term_label(term: str, ref: Mapping[str, str], iv_labels: Mapping[str, str]) -> str:
+def _term_label(term: str, ref: Mapping[str, str], iv_labels: Mapping[str, str],
+                lang: str = "en") -> str:
     if term in iv_labels:
         return iv_labels[term]
     col, _, level = term.partition("=")
-    name = _COVARIATE_LABELS.get(col, col.replace("need_", "need: ").replace("_", " "))
+    if lang == "en":
+        name = _COVARIATE_LABELS.get(col, col.replace("need_", "need: ").replace("_", " "))
+    elif col in _TEXT:
+        name = _tx(col, lang)
+    elif col.startswith("need_"):
+        need = col.removeprefix("need_")
+        name = f"{_tx('need', lang)}: {codelist_labels('support_need', lang).get(need, need)}"
+    else:
+        name = col.replace("_", " ")
     if level:
+        r = ref.get(col, "?")
         if col == REGION:
-            return f"region {level} (ref. {ref.get(col, '?')})"
-        return f"{name}: {level} (ref. {ref.get(col, '?')})"
+            return f"{_tx('region', lang)} {level} ({_tx('ref', lang)} {r})"
+        if lang != "en" and col == "episode_type":
+            lab = codelist_labels("episode_type", lang)
+            level, r = lab.get(level, level), lab.get(r, r)
+        return f"{name}: {level} ({_tx('ref', lang)} {r})"
     return name
 
 
@@ -323,13 +398,14 @@ def _fit(data: pd.DataFrame, X: pd.DataFrame, duration: str, start: str | None,
 
 
 def _tidy(fit: CoxResult, counts: pd.DataFrame, X: pd.DataFrame, model: str,
-          exposures: Sequence[str], iv_labels: Mapping[str, str]) -> pd.DataFrame:
+          exposures: Sequence[str], iv_labels: Mapping[str, str],
+          lang: str = "en") -> pd.DataFrame:
     t = fit.table.set_index("term")
     ref = X.attrs.get("reference", {})
     out = pd.DataFrame({
         "model": model,
         "term": t.index,
-        "label": [_term_label(x, ref, iv_labels) for x in t.index],
+        "label": [_term_label(x, ref, iv_labels, lang) for x in t.index],
         "kind": ["intervention" if x in exposures else "covariate" for x in t.index],
     })
     out = pd.concat([out.reset_index(drop=True),
@@ -359,7 +435,7 @@ def _time_varying_frame(cohort: Cohort, d: OutcomeDefinition, covariates: Sequen
 def fit_cox_models(cohort: Cohort, definition: OutcomeDefinition | None = None,
                    covariates: Sequence[str] = DEFAULT_COVARIATES, *,
                    reference: Mapping[str, str] | None = None,
-                   min_cell: int = 10) -> pd.DataFrame:
+                   min_cell: int = 10, lang: str = "en") -> pd.DataFrame:
     """Cause-specific Cox models of return: time-varying interventions vs "ever received".
 
     Both models hold every started intervention of the cohort (reference: no intervention
@@ -382,7 +458,8 @@ def fit_cox_models(cohort: Cohort, definition: OutcomeDefinition | None = None,
         while it was 1), n_episodes_ref and n_events_ref (the same for the comparison: the
         term 0 or the reference level), hr, hr_lower, hr_upper (95% CI), p. Continuous terms
         have no counts. Counts below ``min_cell`` are shown as ``"<10"`` and hide the
-        estimates of their row. ``.attrs``: ``reference`` levels, ``n_episodes``,
+        estimates of their row. ``label`` is in ``lang`` (``en`` default, or ``nl``).
+        ``.attrs``: ``reference`` levels, ``n_episodes``,
         ``n_events``, ``definition`` (text).
 
     Example
@@ -393,7 +470,7 @@ def fit_cox_models(cohort: Cohort, definition: OutcomeDefinition | None = None,
     >>> compare_models(tab)                                      # doctest: +SKIP
     """
     d = definition or OutcomeDefinition()
-    iv_labels = code_labels("main_intervention")
+    iv_labels = code_labels("main_intervention", lang)
     # (a) time-varying
     cpx, X, ivs = _time_varying_frame(cohort, d, covariates, reference)
     fit_tv = _fit(cpx, X, "stop", "start", "event")
@@ -410,8 +487,8 @@ def fit_cox_models(cohort: Cohort, definition: OutcomeDefinition | None = None,
     ev = (stx["event"] == 1).astype(int)
     fit_ever = _fit(stx.assign(_ev=ev), Xe, "duration", None, "_ev")
     cnt_ever = _term_counts(stx, Xe, ev, stx["episode_id"])
-    out = pd.concat([_tidy(fit_tv, cnt_tv, X, MODELS[0], ivs, iv_labels),
-                     _tidy(fit_ever, cnt_ever, Xe, MODELS[1], ivs, iv_labels)],
+    out = pd.concat([_tidy(fit_tv, cnt_tv, X, MODELS[0], ivs, iv_labels, lang),
+                     _tidy(fit_ever, cnt_ever, Xe, MODELS[1], ivs, iv_labels, lang)],
                     ignore_index=True)
     out = _suppress(out, min_cell)
     out.attrs.update({"reference": dict(X.attrs["reference"]),
@@ -421,13 +498,15 @@ def fit_cox_models(cohort: Cohort, definition: OutcomeDefinition | None = None,
 
 
 def compare_models(table: pd.DataFrame, kind: str = "intervention",
-                   truth: Mapping[str, float] | None = None) -> pd.DataFrame:
+                   truth: Mapping[str, float] | None = None,
+                   lang: str = "en") -> pd.DataFrame:
     """Side-by-side display of the two models of :func:`fit_cox_models`.
 
     One row per term of ``kind`` (``"intervention"`` or ``"covariate"``; ``None`` = all),
     columns "HR (95% CI)" per model, formatted ``1.52 (1.21–1.91)`` (empty when
     suppressed), and, when ``truth`` (term → true HR, e.g. :func:`truth_hazard_ratios`) is
-    given, a column with the true value.
+    given, a column with the true value. Headers and numbers in ``lang`` (``en`` default:
+    a decimal point; ``nl``: a decimal comma).
 
     Example
     -------
@@ -442,17 +521,17 @@ def compare_models(table: pd.DataFrame, kind: str = "intervention",
     def fmt(r: pd.Series) -> str:
         if pd.isna(r["hr"]):
             return ""
-        return f"{r['hr']:.2f} ({r['hr_lower']:.2f}–{r['hr_upper']:.2f})"
+        return _fmt_ci(r["hr"], r["hr_lower"], r["hr_upper"], lang=lang)
 
     t = t.assign(shown=t.apply(fmt, axis=1))
     order = list(dict.fromkeys(t["label"]))
     wide = t.pivot(index="label", columns="model", values="shown").reindex(order)
     wide = wide[[m for m in MODELS if m in wide.columns]]
-    wide.columns = [f"HR {m} (95% CI)" for m in wide.columns]
+    wide.columns = [_tx("hr_model_ci", lang, model=model_label(m, lang)) for m in wide.columns]
     if truth is not None:
         lab = t.drop_duplicates("label").set_index("label")["term"]
-        wide["true HR (simulation)"] = [
-            f"{truth[lab[x]]:.2f}" if lab[x] in truth else "" for x in wide.index]
+        wide[_tx("true_hr", lang)] = [
+            number(truth[lab[x]], lang, 2) if lab[x] in truth else "" for x in wide.index]
     wide.index.name = None
     return wide
 
@@ -484,7 +563,7 @@ def truth_hazard_ratios(cohort_folder: str | Path) -> dict[str, float] | None:
 def ph_check(cohort: Cohort, definition: OutcomeDefinition | None = None,
              covariates: Sequence[str] = DEFAULT_COVARIATES, *,
              reference: Mapping[str, str] | None = None, transform: str = "km",
-             alpha: float = 0.05) -> pd.DataFrame:
+             alpha: float = 0.05, lang: str = "en") -> pd.DataFrame:
     """Proportional-hazards test (R ``cox.zph``) of the time-varying model, read per term.
 
     The test asks whether a hazard ratio drifts with time since the absence start
@@ -502,12 +581,13 @@ def ph_check(cohort: Cohort, definition: OutcomeDefinition | None = None,
     d = definition or OutcomeDefinition()
     cpx, X, ivs = _time_varying_frame(cohort, d, covariates, reference)
     z = _fit(cpx, X, "stop", "start", "event").zph(transform).table
-    iv_labels = code_labels("main_intervention")
+    iv_labels = code_labels("main_intervention", lang)
     ref = X.attrs["reference"]
-    z.insert(1, "label", [("all terms together" if t == "GLOBAL" else
-                           _term_label(t, ref, iv_labels)) for t in z["term"]])
-    z["reading"] = np.where(z["p"] < alpha, f"hazard ratio changes over time (p < {alpha:g})",
-                            "no evidence against a constant hazard ratio")
+    z.insert(1, "label", [(_tx("all_terms", lang) if t == "GLOBAL" else
+                           _term_label(t, ref, iv_labels, lang)) for t in z["term"]])
+    z["reading"] = np.where(z["p"] < alpha,
+                            _tx("ph_changes", lang, alpha=number(alpha, lang, 2)),
+                            _tx("ph_constant", lang))
     return z
 
 
@@ -538,11 +618,12 @@ class CompetingRisksSummary:
     labels: dict[int, str]
     horizon: float = np.inf
     definition: str = ""
+    lang: str = "en"
 
 
-def _cause_labels(d: OutcomeDefinition) -> dict[int, str]:
-    end = code_labels("end_status")
-    out = {1: "returned to school"}
+def _cause_labels(d: OutcomeDefinition, lang: str = "en") -> dict[int, str]:
+    end = code_labels("end_status", lang)
+    out = {1: _tx("returned", lang)}
     for k, reasons in d.causes.items():
         if k >= 2:
             out[k] = end.get(reasons[0], reasons[0])
@@ -554,7 +635,7 @@ def competing_risks_summary(cohort: Cohort, definition: OutcomeDefinition | None
                             event_code: int = 1, days: Sequence[float] = REPORT_DAYS,
                             reference: Mapping[str, str] | None = None,
                             adjust_region: bool = True,
-                            min_cell: int = 10) -> CompetingRisksSummary:
+                            min_cell: int = 10, lang: str = "en") -> CompetingRisksSummary:
     """Cause-specific vs Fine–Gray hazard ratios, and cumulative incidence per cause.
 
     On the survival table (one row per episode; baseline covariates only — interventions
@@ -582,7 +663,7 @@ def competing_risks_summary(cohort: Cohort, definition: OutcomeDefinition | None
     >>> cr.cumulative_incidence.query("cause == 1")                     # doctest: +SKIP
     """
     d = definition or OutcomeDefinition()
-    labels = _cause_labels(d)
+    labels = _cause_labels(d, lang)
     st = add_derived_covariates(survival_table(cohort, d).data)
     # ---- hazard ratios
     covs = _available(st, covariates)
@@ -601,7 +682,7 @@ def competing_risks_summary(cohort: Cohort, definition: OutcomeDefinition | None
     ref = X.attrs["reference"]
     hr = pd.DataFrame({
         "term": X.columns,
-        "label": [_term_label(t, ref, {}) for t in X.columns],
+        "label": [_term_label(t, ref, {}, lang) for t in X.columns],
         "kind": ["region" if t.startswith(f"{REGION}=") else "covariate" for t in X.columns],
     })
     hr = pd.concat([hr, counts.reset_index(drop=True)], axis=1)
@@ -648,27 +729,37 @@ def competing_risks_summary(cohort: Cohort, definition: OutcomeDefinition | None
         if c in ci:
             ci[c] = pd.to_numeric(ci[c], errors="coerce")
     # ---- endings
-    lab = {0: "censored (still at home at follow-up end, or ended otherwise)", **labels}
+    lab = {0: _tx("censored", lang), **labels}
     n = st["event"].map(lab).value_counts().reindex(list(dict.fromkeys(
         lab[k] for k in sorted(lab)))).fillna(0).astype(int)
     endings = pd.DataFrame({"ending": n.index, "n": n.to_numpy(),
                             "pct": np.round(100 * n.to_numpy() / max(len(st), 1), 1)})
     endings = endings[endings["n"] > 0].reset_index(drop=True)
     endings = suppress_small(endings, ["n"], min_cell, hide={"n": ["pct"]}, within=[[]])
-    return CompetingRisksSummary(hr, ci, endings, aj, km, labels, horizon, d.describe())
+    return CompetingRisksSummary(hr, ci, endings, aj, km, labels, horizon, d.describe(), lang)
 
 
 # --------------------------------------------------------------------------- display
-def _fmt_ci(est: object, lo: object, hi: object, pct: bool = False) -> str:
+def _fmt_ci(est: object, lo: object, hi: object, pct: bool = False, lang: str = "en") -> str:
     if est is None or pd.isna(est):
         return ""
     if pct:
-        return f"{100 * est:.1f}% ({100 * lo:.1f}–{100 * hi:.1f})"
-    return f"{est:.2f} ({lo:.2f}–{hi:.2f})"
+        return (f"{number(100 * est, lang, 1)}% "
+                f"({number(100 * lo, lang, 1)}–{number(100 * hi, lang, 1)})")
+    return f"{number(est, lang, 2)} ({number(lo, lang, 2)}–{number(hi, lang, 2)})"
 
 
-def display_hazard_ratios(table: pd.DataFrame, model: str = "time-varying") -> pd.DataFrame:
+def _fmt_p(p: object, lang: str = "en") -> str:
+    if p is None or pd.isna(p):
+        return ""
+    return f"<{number(0.001, lang, 3)}" if p < 0.001 else number(p, lang, 3)
+
+
+def display_hazard_ratios(table: pd.DataFrame, model: str = "time-varying",
+                          lang: str = "en") -> pd.DataFrame:
     """One model of :func:`fit_cox_models` for reading: counts, "HR (95% CI)", p.
+
+    Headers and numbers in ``lang`` (``en`` default, or ``nl``).
 
     Example
     -------
@@ -681,50 +772,78 @@ def display_hazard_ratios(table: pd.DataFrame, model: str = "time-varying") -> p
     """
     t = table[table["model"] == model]
     out = pd.DataFrame({
-        "episodes with": t["n_episodes"].where(t["n_episodes"].notna(), ""),
-        "returns while exposed": t["n_events"].where(t["n_events"].notna(), ""),
-        "HR (95% CI)": [_fmt_ci(*r) for r in t[["hr", "hr_lower", "hr_upper"]].to_numpy()],
-        "p": ["" if pd.isna(p) else ("<0.001" if p < 0.001 else f"{p:.3f}") for p in t["p"]],
+        _tx("episodes_with", lang): t["n_episodes"].where(t["n_episodes"].notna(), ""),
+        _tx("returns_exposed", lang): t["n_events"].where(t["n_events"].notna(), ""),
+        _tx("hr_ci", lang): [_fmt_ci(*r, lang=lang)
+                             for r in t[["hr", "hr_lower", "hr_upper"]].to_numpy()],
+        "p": [_fmt_p(p, lang) for p in t["p"]],
     })
     out.index = pd.Index(t["label"].to_numpy(), name=None)
     return out
 
 
-def display_competing(summary: CompetingRisksSummary, region: bool = False) -> pd.DataFrame:
+def display_competing(summary: CompetingRisksSummary, region: bool = False,
+                      lang: str | None = None) -> pd.DataFrame:
     """Cause-specific and Fine–Gray hazard ratios side by side, formatted for reading.
 
-    Region rows are left out unless ``region``. Example: see :func:`competing_risks_summary`.
+    Region rows are left out unless ``region``. Headers and numbers in ``lang`` (default:
+    the summary's). Example: see :func:`competing_risks_summary`.
     """
+    lang = lang or summary.lang
     t = summary.hazard_ratios
     if not region:
         t = t[t["kind"] != "region"]
     out = pd.DataFrame({
-        "episodes with": t["n_episodes"].where(t["n_episodes"].notna(), ""),
-        "returns": t["n_events"].where(t["n_events"].notna(), ""),
-        "cause-specific HR (rate of return)": [
-            _fmt_ci(*r) for r in t[["cs_hr", "cs_lower", "cs_upper"]].to_numpy()],
-        "Fine–Gray HR (share returned)": [
-            _fmt_ci(*r) for r in t[["fg_hr", "fg_lower", "fg_upper"]].to_numpy()],
+        _tx("episodes_with", lang): t["n_episodes"].where(t["n_episodes"].notna(), ""),
+        _tx("returns", lang): t["n_events"].where(t["n_events"].notna(), ""),
+        _tx("cs_hr", lang): [
+            _fmt_ci(*r, lang=lang) for r in t[["cs_hr", "cs_lower", "cs_upper"]].to_numpy()],
+        _tx("fg_hr", lang): [
+            _fmt_ci(*r, lang=lang) for r in t[["fg_hr", "fg_lower", "fg_upper"]].to_numpy()],
     })
     out.index = pd.Index(t["label"].to_numpy(), name=None)
     return out
 
 
-def display_incidence(summary: CompetingRisksSummary) -> pd.DataFrame:
+def display_incidence(summary: CompetingRisksSummary, lang: str | None = None) -> pd.DataFrame:
     """Cumulative incidence per cause (rows) at each reported day (columns), in percent
     with 95% CI; for the return also 1 − KM and the overstatement in percentage points.
-    Suppressed cells are empty. Example: see :func:`competing_risks_summary`.
+    Suppressed cells are empty. Headers and numbers in ``lang`` (default: the summary's).
+    Example: see :func:`competing_risks_summary`.
     """
+    lang = lang or summary.lang
+    day = lambda d: _tx("day", lang, day=f"{d:g}")  # noqa: E731
     ci = summary.cumulative_incidence
     rows = {}
     for (_, label), g in ci.groupby(["cause", "label"], sort=True):
-        rows[label] = {f"day {d:g}": _fmt_ci(e, lo, hi, pct=True) for d, e, lo, hi in
+        rows[label] = {day(d): _fmt_ci(e, lo, hi, pct=True, lang=lang) for d, e, lo, hi in
                        g[["day", "incidence", "lower", "upper"]].to_numpy()}
         if "one_minus_km" in g and g["one_minus_km"].notna().any():
-            rows["1 − Kaplan–Meier (other endings censored)"] = {
-                f"day {d:g}": "" if pd.isna(v) else f"{100 * v:.1f}%"
+            rows[_tx("one_minus_km", lang)] = {
+                day(d): "" if pd.isna(v) else f"{number(100 * v, lang, 1)}%"
                 for d, v in g[["day", "one_minus_km"]].to_numpy()}
-            rows["overstatement of return (percentage points)"] = {
-                f"day {d:g}": "" if pd.isna(v) else f"{v:.1f}"
+            rows[_tx("overstatement", lang)] = {
+                day(d): "" if pd.isna(v) else number(v, lang, 1)
                 for d, v in g[["day", "overstatement_pp"]].to_numpy()}
     return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def hr_differences(summary: CompetingRisksSummary, close: float = 0.05) -> pd.DataFrame:
+    """Baseline terms by how far their Fine–Gray HR lies from their cause-specific HR.
+
+    One row per covariate term with both HRs (region rows and hidden estimates left out):
+    label, cs_hr, fg_hr, log_ratio (log fg_hr − log cs_hr; below 0: the share returned is
+    lower than the rate of return alone suggests) and close (the two differ by less than
+    ``close`` on the HR scale), largest absolute log ratio first. The numbers a sentence
+    about notebook 05's table needs. Example: see :func:`competing_risks_summary`.
+    """
+    t = summary.hazard_ratios
+    t = t[(t["kind"] != "region")].copy()
+    cs = pd.to_numeric(t["cs_hr"], errors="coerce")
+    fg = pd.to_numeric(t["fg_hr"], errors="coerce")
+    out = pd.DataFrame({"label": t["label"].to_numpy(), "cs_hr": cs.to_numpy(),
+                        "fg_hr": fg.to_numpy()}).dropna(subset=["cs_hr", "fg_hr"])
+    out["log_ratio"] = np.log(out["fg_hr"]) - np.log(out["cs_hr"])
+    out["close"] = (out["fg_hr"] - out["cs_hr"]).abs() < close
+    order = out["log_ratio"].abs().sort_values(ascending=False, kind="stable").index
+    return out.loc[order].reset_index(drop=True)
