@@ -148,6 +148,8 @@ def _run_notebook(nb: Path, out: Path, params: dict) -> Section:
             warnings.simplefilter("ignore")
             pm.execute_notebook(str(nb), str(out), parameters=inject, progress_bar=False,
                                 kernel_name="python3", cwd=str(nb.parent))
+        # The executed notebook carries the title in the report's language.
+        title = _title(nbformat.read(out, as_version=4), title)
         return Section(nb.name, title, True, executed=out)
     except PapermillExecutionError as exc:
         err = f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
@@ -158,9 +160,15 @@ def _run_notebook(nb: Path, out: Path, params: dict) -> Section:
 
 
 def _title(nb, fallback: str) -> str:
+    """The first level-1 heading: in a markdown cell, or in Markdown a cell displayed (the
+    notebooks show their narrative with ``say(...)`` in the report's language)."""
     for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            m = re.search(r"^#\s+(.+)$", cell.source, flags=re.M)
+        texts = [cell.source] if cell.cell_type == "markdown" else [
+            "".join(o.get("data", {}).get("text/markdown", ""))
+            for o in cell.get("outputs", [])
+        ]
+        for text in texts:
+            m = re.search(r"^#\s+(.+)$", text, flags=re.M)
             if m:
                 return m.group(1).strip()
     return fallback
