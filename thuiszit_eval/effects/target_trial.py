@@ -123,8 +123,17 @@ class TargetTrial:
         """Readable name of the treatment."""
         return self.treatment.replace("_", " ").title().replace("To", "to")
 
-    def components(self) -> dict[str, str]:
-        """Protocol component -> specification in plain words."""
+    def components(self, lang: str = "en") -> dict[str, str]:
+        """Protocol component -> specification in plain words (``lang``: ``en`` or ``nl``).
+
+        Example:
+            >>> TargetTrial().components("nl")["Respijtperiode"][:8]
+            '28 dagen'
+        """
+        if lang == "nl":
+            return self._components_nl()
+        if lang != "en":
+            raise ValueError(f"language {lang!r} not available; choose one of nl, en")
         g, tr = self.grace_days, self.treatment_label
         types = " or ".join(self.episode_types)
         return {
@@ -159,18 +168,69 @@ class TargetTrial:
                            "pupil could start or not start), correct weight models",
         }
 
-    def to_frame(self) -> pd.DataFrame:
-        """The protocol as a table (component, specification)."""
-        comp = self.components()
-        return pd.DataFrame({"specification": list(comp.values())},
-                            index=pd.Index(list(comp), name="component"))
+    def _components_nl(self) -> dict[str, str]:
+        """The protocol in plain Dutch (the words of :meth:`components` for ``nl``)."""
+        from ..schema import labels
 
-    def describe(self) -> str:
-        """The emulated protocol in plain words (printed by every result)."""
-        lines = [f"Emulated target trial: {self.treatment_label} within {self.grace_days} "
-                 "days of the report"]
-        lines += [f"  {k}: {v}" for k, v in self.components().items()]
-        return "\n".join(lines)
+        g, tr = self.grace_days, self.treatment_label
+        names = labels("episode_type", "nl")
+        types = " of ".join(f"{names.get(c, c)} ({c})" for c in self.episode_types)
+        return {
+            "Geschiktheid": f"episodes van het type {types}, gemeld bij de "
+                            f"leerplichtambtenaar, leerling {self.min_age}-{self.max_age} "
+                            "jaar oud bij de melding en op de dag van de melding nog thuis",
+            "Strategieën": f"A: {tr} start binnen {g} dagen na de melding; "
+                           f"B: {tr} start niet binnen {g} dagen (later starten mag)",
+            "Respijtperiode": f"{g} dagen: onder A wijkt een leerling af die op dag {g} nog "
+                              f"thuis is en niet gestart; onder B wijkt een start op dag "
+                              f"1-{g} af",
+            "Toewijzing": "elke geschikte episode wordt op tijdstip nul in beide armen "
+                          "gekloond (de gegevens wijzen niemand toe; de klonen delen dag 0)",
+            "Tijdstip nul": "de melding bij de leerplichtambtenaar (reported_date): dan is "
+                            "aan de geschiktheid voldaan en beginnen de strategieën",
+            "Uitkomst": "terugkeer naar school (end_reason returned_*); tijd thuis in dagen "
+                        "sinds de melding; beperkt gemiddelde tijd thuis (RMST) tot "
+                        f"{' en '.join(str(t) for t in self.taus)} dagen",
+            "Follow-up": "vanaf de melding tot terugkeer, afwijking van de strategie van de "
+                         "arm (kunstmatige censurering), een andere uitstroom of het einde "
+                         "van de follow-up",
+            "Causaal contrast": "per-protocoleffect van de strategieën; de effectmaat is "
+                                "hypothetisch: de tijd tot terugkeer als geen leerling op een "
+                                "andere manier had kunnen uitstromen (vrijstellingen, "
+                                "verhuizing, einde leerplicht en administratieve censurering "
+                                "weggenomen)",
+            "Analyse": "clone-censor-weight: inverse-kansgewichten voor de kunstmatige "
+                       "censurering (start binnen de respijtperiode) en voor andere "
+                       "uitstroom, beide uit de kenmerken bij de melding; gewogen "
+                       "Kaplan-Meier per arm; RMST-verschil A - B (negatief: minder dagen "
+                       "thuis onder A)",
+            "Aannames": "geen ongemeten confounding van de start en van andere uitstroom "
+                        "gegeven de kenmerken bij de melding, positiviteit (elke leerling "
+                        "kon starten of niet starten), juiste gewichtsmodellen",
+        }
+
+    def to_frame(self, lang: str = "en") -> pd.DataFrame:
+        """The protocol as a table (component, specification), in ``lang`` (en or nl)."""
+        comp = self.components(lang)
+        col, idx = (("specificatie", "onderdeel") if lang == "nl"
+                    else ("specification", "component"))
+        return pd.DataFrame({col: list(comp.values())}, index=pd.Index(list(comp), name=idx))
+
+    def describe(self, lang: str = "en") -> str:
+        """The emulated protocol in plain words (printed by every result); ``lang`` en/nl.
+
+        Example:
+            >>> print(TargetTrial().describe("nl").splitlines()[0])
+            Geëmuleerde target trial: Back to School binnen 28 dagen na de melding
+        """
+        comp = self.components(lang)
+        if lang == "nl":
+            first = (f"Geëmuleerde target trial: {self.treatment_label} binnen "
+                     f"{self.grace_days} dagen na de melding")
+        else:
+            first = (f"Emulated target trial: {self.treatment_label} within "
+                     f"{self.grace_days} days of the report")
+        return "\n".join([first, *(f"  {k}: {v}" for k, v in comp.items())])
 
     def __str__(self) -> str:
         return self.describe()
