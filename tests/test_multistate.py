@@ -154,3 +154,22 @@ def test_demo_summaries(demo):
     assert {"home_3m", "relapse_after_12m", "sustained_8w"} <= set(nums)
     assert all(v.endswith("%") for k, v in nums.items() if k != "n_episodes")
     assert list(M.display_sensitivity(sens, "en").index) == [2, 4, 8]
+
+
+def test_narrative_sections_and_placeholders_match(demo):
+    import string
+
+    from thuiszit_eval.narrative import sections
+
+    nl, en = (sections("08_partial_return_and_relapse", lang) for lang in ("nl", "en"))
+    assert list(nl) == list(en)
+
+    def fields(text: str) -> set[str]:
+        return {f for _, f, _, _ in string.Formatter().parse(text) if f}
+
+    so = M.state_occupation(M.multistate_data(demo, next_types="thuiszitten"))
+    _, rel = M.relapse_curve(demo, next_types="thuiszitten")
+    nums = M.key_numbers(so, rel, M.sustained_sensitivity(demo), lang="en")
+    for name in nl:
+        assert fields(nl[name]) == fields(en[name]), name
+        assert fields(nl[name]) <= set(nums), name
