@@ -416,6 +416,8 @@ def key_numbers(so: StateOccupation, relapse: pd.DataFrame, sens: pd.DataFrame, 
     return out
 
 
-#: Axis titles of the relapse curve (days since the return, cumulative share relapsed).
-RELAPSE_AXES = {"nl": ("dagen sinds terugkeer", "aandeel teruggevallen"),
-                "en": ("days since the return", "share relapsed")}
+#: Titles of the relapse curve: x axis, y axis, numbers-at-risk table.
+RELAPSE_AXES = {"nl": ("dagen sinds terugkeer", "aandeel teruggevallen",
+                       "Aantal nog gevolgd zonder terugval"),
+                "en": ("days since the return", "share relapsed",
+                       "Number still followed without relapse")}
