@@ -189,3 +189,32 @@ def test_protocol_outcomes_suppressed_on_small_cohort(ex):
     pr = protocol_return(ex).set_index("intervention_id")
     # I0001a started 2023-03-06, the episode ended with a return on 2023-04-17
     assert (pr.at["I0001a", "duration"], pr.at["I0001a", "event"]) == (42.0, 1)
+
+
+# --------------------------------------------------------------------------- presentation
+def _fields(text: str) -> set[str]:
+    import string
+
+    return {f for _, f, _, _ in string.Formatter().parse(text) if f}
+
+
+def test_dutch_and_english_narratives_match():
+    from thuiszit_eval.narrative import sections
+
+    nl, en = (sections("09_process_and_fidelity", lang) for lang in ("nl", "en"))
+    assert list(nl) == list(en)
+    for name in nl:
+        assert _fields(nl[name]) == _fields(en[name]), name
+
+
+def test_presented_tables_are_text_in_both_languages(ex, demo):
+    from thuiszit_eval.fidelity import present_fidelity
+    from thuiszit_eval.process import present_cox, present_steps
+
+    shown = present_steps(step_table(demo, lang="en"), "en")
+    assert shown.loc["first contact (pupil or parents)", "Episodes"] == f"{len(demo.episodes):,}"
+    assert shown.map(lambda x: isinstance(x, str)).all().all()
+    nl = present_cox(steps_and_return(demo), "nl")
+    assert nl.iloc[0, 2].count(",") == 3  # "1,39 (1,14–1,70)": Dutch decimal commas
+    small = present_fidelity(fidelity_table(trajectories(ex)), "nl")
+    assert set(small.iloc[:, 0]) == {"<10"} and set(small.iloc[:, 3]) == {"–"}
