@@ -6,6 +6,12 @@
 #   the multi-state data exported by Python from the simulated demo cohort) defaults to
 #   tests/fixtures/r_multistate.
 #
+# ds_demo.csv was written from Python (ids renumbered 1..n, no pupil ids):
+#   d = multistate.multistate_data(Cohort.load(demo_cohort_path()))
+#   d["id"] = pd.factorize(d["id"])[0] + 1
+#   d[["id", "tstart", "tstop", "from_state", "to_state"]].to_csv(".../ds_demo.csv",
+#                                                                  index=False)
+#
 # Writes ds_hand.csv (a small hand-made data set with back-transitions, ties between
 # transitions and censorings, and relapse), pstate_hand.csv, pstate_demo.csv (time, state,
 # n_risk, pstate, std_err: survfit's Aalen-Johansen estimate with the infinitesimal-
