@@ -196,8 +196,8 @@ def test_km_plot_languages(lung):
     assert en.axes[0].get_ylabel() == "Share returned to school"
     assert {"4 weeks", "3 months"} <= set(_texts(en))
     assert "4 weken" not in _texts(en)
-    assert at_risk_axis(nl).get_title(loc="left") == "Aantal nog afwezig (in risicoset)"
-    assert at_risk_axis(en).get_title(loc="left") == "Number still absent (at risk)"
+    assert at_risk_axis(nl).get_title(loc="left") == "Aantal in de risicoset"
+    assert at_risk_axis(en).get_title(loc="left") == "Number at risk"
     assert km_plot(km, returned=False, lang="en").axes[0].get_ylabel() == "Share not yet returned"
     over = km_plot(km, lang="en", xlabel="x", ylabel="y").axes[0]
     assert (over.get_xlabel(), over.get_ylabel()) == ("x", "y")

@@ -73,8 +73,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "plot_ref_3m": {"nl": "3 maanden", "en": "3 months"},
     "plot_ref_days": {"nl": "{days} dagen", "en": "{days} days"},
     "plot_at_risk": {
-        "nl": "Aantal nog afwezig (in risicoset)",
-        "en": "Number still absent (at risk)",
+        "nl": "Aantal in de risicoset",
+        "en": "Number at risk",
     },
     "plot_share_returned": {
         "nl": "Aandeel teruggekeerd naar school",
