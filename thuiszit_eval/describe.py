@@ -46,11 +46,15 @@ __all__ = [
     "crosstab_display",
     "endings_table",
     "episode_table",
+    "headers",
+    "label",
+    "largest_smds",
     "main_intervention",
     "smd_continuous",
     "smd_proportion",
     "suppress_small",
     "table_one",
+    "variable_label",
     "wide",
 ]
 
@@ -408,8 +412,14 @@ def suppress_small(
 # ---------------------------------------------------------------------------------------
 
 
-def _fmt_smd(v: object) -> str:
-    return "" if v is None or pd.isna(v) else f"{float(v):.2f}"
+def _dec(x: float, digits: int = 1, lang: str = "en") -> str:
+    """``x`` with ``digits`` decimals; a decimal comma for ``nl``."""
+    text = f"{float(x):.{digits}f}"
+    return text.replace(".", ",") if lang == "nl" else text
+
+
+def _fmt_smd(v: object, lang: str = "en") -> str:
+    return "" if v is None or pd.isna(v) else _dec(float(v), 2, lang)
 
 
 def wide(
@@ -459,10 +469,10 @@ def wide(
         if row["kind"] == "n":
             return f"{row['n']}"
         if row["kind"] == "continuous":
-            return f"{row['value']:.1f} ({row['sd']:.1f})"
-        return f"{row['n']} ({row['value']:.1f}%)"
+            return f"{_dec(row['value'], 1, lang)} ({_dec(row['sd'], 1, lang)})"
+        return f"{row['n']} ({_dec(row['value'], 1, lang)}%)"
 
-    s = s.assign(cell=s.apply(cell, axis=1), smd_text=s["smd"].map(_fmt_smd))
+    s = s.assign(cell=s.apply(cell, axis=1), smd_text=s["smd"].map(lambda v: _fmt_smd(v, lang)))
     groups = list(dict.fromkeys(t1["group"]))
     index = list(dict.fromkeys(zip(s["variable"], s["level"], strict=True)))
     cells = s.pivot(index=["variable", "level"], columns="group", values="cell")
@@ -478,9 +488,7 @@ def wide(
         out["level"] = [
             _level_label(v, lev, lang) for v, lev in zip(out["variable"], out["level"], strict=True)
         ]
-        out["variable"] = out["variable"].map(
-            lambda v: "support need" if v.startswith("need_") else VARIABLE_LABELS.get(v, v)
-        )
+        out["variable"] = out["variable"].map(lambda v: variable_label(v, lang))
     return out
 
 
@@ -495,6 +503,108 @@ VARIABLE_LABELS: dict[str, str] = {
     "episode_type": "episode type",
     "swv_id": "samenwerkingsverband",
 }
+_VARIABLE_LABELS_NL: dict[str, str] = {
+    "n": "episodes (n)",
+    "sex": "geslacht",
+    "age": "leeftijd bij start afwezigheid, jaren: gemiddelde (SD)",
+    "age_band": "leeftijdsgroep (jaren)",
+    "school_type": "schoolsoort",
+    "living_situation": "woonsituatie",
+    "episode_type": "type episode",
+    "swv_id": "samenwerkingsverband",
+}
+
+#: Short labels of display tables in Dutch and English: column headers and the words
+#: tables show that are not codes of a code list (``label``, ``headers``).
+TEXT: dict[str, dict[str, str]] = {
+    # headers of the validation tables (ValidationReport.counts / by_rule / flow)
+    "table": {"nl": "tabel", "en": "table"},
+    "file": {"nl": "bestand", "en": "file"},
+    "rows_read": {"nl": "aantal ingelezen", "en": "rows read"},
+    "rows_accepted": {"nl": "aantal geaccepteerd", "en": "rows accepted"},
+    "rows_rejected": {"nl": "aantal afgewezen", "en": "rows rejected"},
+    "rows_warned": {"nl": "aantal met waarschuwing", "en": "rows warned"},
+    "rows": {"nl": "aantal rijen", "en": "rows"},
+    "rule": {"nl": "regel", "en": "rule"},
+    "severity": {"nl": "ernst", "en": "severity"},
+    "action": {"nl": "gevolg", "en": "action"},
+    "description": {"nl": "omschrijving", "en": "description"},
+    "stage": {"nl": "stap", "en": "stage"},
+    # values of the validation tables
+    "read": {"nl": "ingelezen", "en": "read"},
+    "accepted": {"nl": "geaccepteerd", "en": "accepted"},
+    "rejected": {"nl": "afgewezen", "en": "rejected"},
+    "reject": {"nl": "afwijzen", "en": "reject"},
+    "warn": {"nl": "waarschuwen", "en": "warn"},
+    "row rejected": {"nl": "rij afgewezen", "en": "row rejected"},
+    "row kept": {"nl": "rij behouden", "en": "row kept"},
+    # headers of the descriptive tables
+    "variable": {"nl": "kenmerk", "en": "characteristic"},
+    "level": {"nl": "categorie", "en": "level"},
+    "main_intervention": {"nl": "hoofdinterventie", "en": "main intervention"},
+    "end_status": {"nl": "afloop van de episode", "en": "how the episode ended"},
+    "episode_type": {"nl": "type episode", "en": "episode type"},
+    "age_band": {"nl": "leeftijdsgroep (jaren)", "en": "age band (years)"},
+    "swv_id": {"nl": "samenwerkingsverband", "en": "samenwerkingsverband"},
+    "total": {"nl": "totaal", "en": "total"},
+    "support_need": {"nl": "ondersteuningsbehoefte", "en": "support need"},
+    "age_short": {"nl": "leeftijd", "en": "age"},
+    "ongoing": {"nl": "loopt nog bij einde follow-up", "en": "ongoing at follow-up end"},
+    "pct_of_episodes": {
+        "nl": "% van de episodes (cellen met minder dan {min_cell} episodes niet getoond)",
+        "en": "% of episodes (cells with fewer than {min_cell} episodes not shown)",
+    },
+    "and": {"nl": "en", "en": "and"},
+    # levels that are not codes
+    "yes": {"nl": "ja", "en": "yes"},
+    "no": {"nl": "nee", "en": "no"},
+    "missing": {"nl": "ontbreekt", "en": "missing"},
+    "other": {"nl": "anders", "en": "other"},
+}
+
+
+def label(key: str, lang: str = "en", **fmt: object) -> str:
+    """The short label ``key`` of :data:`TEXT` in ``lang`` (the key itself if unknown).
+
+    Example:
+        >>> label("total", "nl"), label("rows_read", "en"), label("SWV-01", "nl")
+        ('totaal', 'rows read', 'SWV-01')
+    """
+    if lang not in ("nl", "en"):
+        raise ValueError(f"language {lang!r} not available; choose one of nl, en")
+    text = TEXT.get(key, {}).get(lang, key)
+    return text.format(**fmt) if fmt else text
+
+
+def headers(df: pd.DataFrame, lang: str = "en", values: Sequence[str] = ()) -> pd.DataFrame:
+    """``df`` with readable column headers in ``lang`` (and the words in ``values`` columns).
+
+    Example:
+        >>> f = pd.DataFrame({"table": ["pupils"], "stage": ["read"], "rows": [12]})
+        >>> headers(f, "nl", values=["stage"]).columns.tolist()
+        ['tabel', 'stap', 'aantal rijen']
+        >>> headers(f, "nl", values=["stage"])["stap"].tolist()
+        ['ingelezen']
+    """
+    out = df.copy()
+    for col in values:
+        out[col] = out[col].map(lambda v: label(v, lang) if isinstance(v, str) else v)
+    return out.rename(columns=lambda c: label(c, lang) if isinstance(c, str) else c)
+
+
+def variable_label(variable: str, lang: str = "en") -> str:
+    """Readable name of a Table 1 variable (``need_<code>``: "support need").
+
+    Example:
+        >>> variable_label("age_band", "nl"), variable_label("need_autism", "en")
+        ('leeftijdsgroep (jaren)', 'support need')
+    """
+    if variable.startswith("need_"):
+        return label("support_need", lang)
+    names = _VARIABLE_LABELS_NL if lang == "nl" else VARIABLE_LABELS
+    return names.get(variable, variable)
+
+
 _LEVEL_CODELISTS = {
     "sex": "sex",
     "school_type": "school_type",
@@ -511,7 +621,53 @@ def _level_label(variable: str, level: str, lang: str = "en") -> str:
         return labels("support_need", lang).get(variable[5:], variable[5:])
     if variable in _LEVEL_CODELISTS:
         return labels(_LEVEL_CODELISTS[variable], lang).get(level, level)
+    if lang != "en" and level in ("yes", "no", "missing", "other"):
+        return label(level, lang)
     return level
+
+
+def largest_smds(
+    t1: pd.DataFrame,
+    group: str,
+    min_cell: int = 10,
+    threshold: float = 0.1,
+    lang: str = "en",
+) -> pd.DataFrame:
+    """The characteristics on which ``group`` differs from the reference by |SMD| > threshold.
+
+    Uses the SMDs that :func:`wide` shows (after suppression: an SMD of a suppressed cell
+    is never used), so a sentence built from them reveals nothing a table hides. Returns
+    ``variable, level, smd, name`` sorted by |SMD| (largest first), where ``name`` is a
+    short readable name in ``lang`` (a support need's name, "age", or "school type:
+    primary education"); empty when ``group`` is not in ``t1``.
+
+    Example:
+        >>> ep = pd.DataFrame({"main_intervention": ["a"] * 30 + ["usual_care"] * 30,
+        ...                    "sex": ["m"] * 20 + ["f"] * 10 + ["m"] * 10 + ["f"] * 20})
+        >>> d = largest_smds(table_one(ep, variables=["sex"]), "a")
+        >>> d[["level", "smd"]].round(2).values.tolist()
+        [['f', -0.71], ['m', 0.71]]
+    """
+    cols = ["variable", "level", "smd", "name"]
+    if group not in set(t1["group"]):
+        return pd.DataFrame(columns=cols)
+    w = wide(t1, min_cell, "en", group_labels=False)  # codes, and SMDs with a decimal point
+    smd = pd.to_numeric(w[f"SMD {group}"], errors="coerce") if f"SMD {group}" in w else None
+    if smd is None:
+        return pd.DataFrame(columns=cols)
+    out = w[["variable", "level"]].assign(smd=smd)
+    out = out[out["smd"].abs() > threshold]
+    out = out.iloc[np.argsort(-out["smd"].abs().to_numpy(), kind="mergesort")]
+
+    def name(variable: str, level: str) -> str:
+        if variable.startswith("need_"):
+            return _level_label(variable, level, lang)
+        if variable == "age":
+            return label("age_short", lang)
+        return f"{variable_label(variable, lang)}: {_level_label(variable, level, lang)}"
+
+    out["name"] = [name(v, lev) for v, lev in zip(out["variable"], out["level"], strict=True)]
+    return out[cols].reset_index(drop=True)
 
 
 def code_labels(name: str, lang: str = "en") -> dict[str, str]:
@@ -523,7 +679,7 @@ def code_labels(name: str, lang: str = "en") -> dict[str, str]:
     """
     out = dict(labels(_LEVEL_CODELISTS.get(name, name), lang))
     if name == "end_status":
-        out[ONGOING] = "ongoing at follow-up end"
+        out[ONGOING] = label(ONGOING, lang)
     return out
 
 
@@ -584,12 +740,13 @@ def crosstab_display(
     min_cell: int = 10,
     row_labels: Mapping[str, str] | None = None,
     col_labels: Mapping[str, str] | None = None,
+    lang: str = "en",
 ) -> pd.DataFrame:
     """A :func:`counts_table` as a display table of ``n (%)``, small cells suppressed.
 
     Both the rows within a column and the columns within a row count as sets with a known
     total (see :func:`suppress_small`). With ``col``, a ``total`` column is added (its small
-    cells suppressed the same way).
+    cells suppressed the same way), named in ``lang`` ("totaal" for ``nl``).
 
     Example:
         >>> ep = pd.DataFrame({"r": ["x"] * 30 + ["y"] * 3 + ["z"] * 12})
@@ -598,7 +755,7 @@ def crosstab_display(
     """
     if col is not None:
         total = tidy.groupby(row, sort=False, as_index=False)["n"].sum()
-        total[col] = "total"
+        total[col] = label("total", lang)
         total["pct"] = 100.0 * total["n"] / total["n"].sum()
         tidy = pd.concat([tidy, total[tidy.columns]], ignore_index=True)
         within: list[list[str]] = [[col], [row]]
@@ -606,7 +763,7 @@ def crosstab_display(
         within = [[]]
     s = suppress_small(tidy, ["n"], min_cell, hide={"n": ["pct"]}, within=within)
     s["cell"] = [
-        n if isinstance(n, str) else f"{n} ({p:.1f}%)"
+        n if isinstance(n, str) else f"{n} ({_dec(p, 1, lang)}%)"
         for n, p in zip(s["n"], s["pct"], strict=True)
     ]
     s[row] = s[row].map(lambda v: (row_labels or {}).get(v, v))
@@ -627,11 +784,13 @@ def bar_shares(
     title: str = "",
     row_labels: Mapping[str, str] | None = None,
     col_labels: Mapping[str, str] | None = None,
+    lang: str = "en",
 ) -> Figure:
     """Horizontal bars of ``pct`` (of each ``col``) for every ``row`` level; small cells left out.
 
     Bars are drawn from a :func:`counts_table` after :func:`suppress_small` (same sets as
-    :func:`crosstab_display`), so a figure never shows what a table would hide.
+    :func:`crosstab_display`), so a figure never shows what a table would hide. The axis
+    title is in ``lang``.
     """
     s = suppress_small(tidy, ["n"], min_cell, hide={"n": ["pct"]}, within=[[col], [row]])
     s = s.assign(pct=pd.to_numeric(s["pct"], errors="coerce"))
@@ -643,7 +802,7 @@ def bar_shares(
     )
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(pivot) * len(pivot.columns) ** 0.5 + 1.8))
     pivot.plot.barh(ax=ax, width=0.8)
-    ax.set_xlabel(f"% of episodes (cells with fewer than {min_cell} episodes not shown)")
+    ax.set_xlabel(label("pct_of_episodes", lang, min_cell=min_cell))
     ax.set_ylabel("")
     ax.set_title(title)
     handles, names = ax.get_legend_handles_labels()
