@@ -301,7 +301,7 @@ def build_report(
 #: Column headers that hold counts of pupils or episodes in a rendered table.
 COUNT_HEADER = re.compile(
     r"^(n|n_.*|.*_n|count|counts|aantal.*|n risk|at risk|episodes|pupils|leerlingen|"
-    r"rows.*|events?|n_events?|n_risk|n_at_risk)$",
+    r"rows.*|rijen.*|events?|n_events?|n_risk|n_at_risk)$",
     flags=re.I,
 )
 
