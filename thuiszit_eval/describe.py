@@ -30,6 +30,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .cohort import Cohort
+from .messages import MESSAGES
 from .schema import codes, labels
 
 __all__ = [
@@ -514,57 +515,11 @@ _VARIABLE_LABELS_NL: dict[str, str] = {
     "swv_id": "samenwerkingsverband",
 }
 
-#: Short labels of display tables in Dutch and English: column headers and the words
-#: tables show that are not codes of a code list (``label``, ``headers``).
-TEXT: dict[str, dict[str, str]] = {
-    # headers of the validation tables (ValidationReport.counts / by_rule / flow)
-    "table": {"nl": "tabel", "en": "table"},
-    "file": {"nl": "bestand", "en": "file"},
-    "rows_read": {"nl": "aantal ingelezen", "en": "rows read"},
-    "rows_accepted": {"nl": "aantal geaccepteerd", "en": "rows accepted"},
-    "rows_rejected": {"nl": "aantal afgewezen", "en": "rows rejected"},
-    "rows_warned": {"nl": "aantal met waarschuwing", "en": "rows warned"},
-    "rows": {"nl": "aantal rijen", "en": "rows"},
-    "rule": {"nl": "regel", "en": "rule"},
-    "severity": {"nl": "ernst", "en": "severity"},
-    "action": {"nl": "gevolg", "en": "action"},
-    "description": {"nl": "omschrijving", "en": "description"},
-    "stage": {"nl": "stap", "en": "stage"},
-    # values of the validation tables
-    "read": {"nl": "ingelezen", "en": "read"},
-    "accepted": {"nl": "geaccepteerd", "en": "accepted"},
-    "rejected": {"nl": "afgewezen", "en": "rejected"},
-    "reject": {"nl": "afwijzen", "en": "reject"},
-    "warn": {"nl": "waarschuwen", "en": "warn"},
-    "row rejected": {"nl": "rij afgewezen", "en": "row rejected"},
-    "row kept": {"nl": "rij behouden", "en": "row kept"},
-    # headers of the descriptive tables
-    "variable": {"nl": "kenmerk", "en": "characteristic"},
-    "level": {"nl": "categorie", "en": "level"},
-    "main_intervention": {"nl": "hoofdinterventie", "en": "main intervention"},
-    "end_status": {"nl": "afloop van de episode", "en": "how the episode ended"},
-    "episode_type": {"nl": "type episode", "en": "episode type"},
-    "age_band": {"nl": "leeftijdsgroep (jaren)", "en": "age band (years)"},
-    "swv_id": {"nl": "samenwerkingsverband", "en": "samenwerkingsverband"},
-    "total": {"nl": "totaal", "en": "total"},
-    "support_need": {"nl": "ondersteuningsbehoefte", "en": "support need"},
-    "age_short": {"nl": "leeftijd", "en": "age"},
-    "ongoing": {"nl": "loopt nog bij einde follow-up", "en": "ongoing at follow-up end"},
-    "pct_of_episodes": {
-        "nl": "% van de episodes (cellen met minder dan {min_cell} episodes niet getoond)",
-        "en": "% of episodes (cells with fewer than {min_cell} episodes not shown)",
-    },
-    "and": {"nl": "en", "en": "and"},
-    # levels that are not codes
-    "yes": {"nl": "ja", "en": "yes"},
-    "no": {"nl": "nee", "en": "no"},
-    "missing": {"nl": "ontbreekt", "en": "missing"},
-    "other": {"nl": "anders", "en": "other"},
-}
-
 
 def label(key: str, lang: str = "en", **fmt: object) -> str:
-    """The short label ``key`` of :data:`TEXT` in ``lang`` (the key itself if unknown).
+    """The short label ``describe.<key>`` of the message catalogue in ``lang``.
+
+    The key itself if the catalogue has no such label.
 
     Example:
         >>> label("total", "nl"), label("rows_read", "en"), label("SWV-01", "nl")
@@ -572,7 +527,7 @@ def label(key: str, lang: str = "en", **fmt: object) -> str:
     """
     if lang not in ("nl", "en"):
         raise ValueError(f"language {lang!r} not available; choose one of nl, en")
-    text = TEXT.get(key, {}).get(lang, key)
+    text = MESSAGES.get(f"describe.{key}", {}).get(lang, key)
     return text.format(**fmt) if fmt else text
 
 
