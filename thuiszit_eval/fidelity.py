@@ -48,6 +48,7 @@ import pandas as pd
 from scipy import stats
 
 from .describe import age_in_years, suppress_small
+from .messages import MESSAGES, t
 from .outcomes import SAME_DAY, OutcomeDefinition, survival_table
 from .survival import kaplan_meier
 
@@ -75,26 +76,10 @@ MAX_DAYS = 91
 CRITERIA: tuple[str, ...] = ("age_5_14", "dayparts_max_3", "duration_max_3m", "coaching_all",
                              "group_treatment")
 
-_LABELS = {
-    "age_5_14": {"nl": "leeftijd 5-14 jaar bij start", "en": "aged 5-14 at start"},
-    "dayparts_max_3": {"nl": "hoogstens 3 dagdelen per week",
-                       "en": "at most 3 dayparts a week"},
-    "duration_max_3m": {"nl": "hoogstens 3 maanden (91 dagen)",
-                        "en": "at most 3 months (91 days)"},
-    "coaching_all": {"nl": "coaching van kind, ouders en leerkracht",
-                     "en": "coaching of child, parents and teacher"},
-    "group_treatment": {"nl": "groepsbehandeling", "en": "group treatment"},
-    "all": {"nl": "alle criteria (volgens protocol)", "en": "all criteria (in protocol)"},
-    "in_protocol": {"nl": "volgens protocol", "en": "in protocol"},
-    "out_of_protocol": {"nl": "afwijkend van protocol", "en": "out of protocol"},
-    "days_since_start": {"nl": "Dagen sinds start Back to School",
-                         "en": "Days since start of Back to School"},
-}
-
 
 def criterion_label(name: str, lang: str = "nl") -> str:
     """Reader's name of a criterion or protocol group in ``nl`` or ``en``."""
-    return _LABELS.get(name, {}).get(lang, name)
+    return MESSAGES.get(f"fidelity.criterion.{name}", {}).get(lang, name)
 
 
 def _bool(values: pd.Series, known: pd.Series) -> pd.Series:
@@ -265,24 +250,16 @@ def protocol_outcomes(cohort: Cohort, traj: pd.DataFrame | None = None,
 
 
 # --------------------------------------------------------------------------- presentation
-_HEAD = {
-    "criterion": {"nl": "Criterium", "en": "Criterion"},
-    "n": {"nl": "Aantal trajecten", "en": "Count of trajectories"},
-    "met": {"nl": "Voldaan", "en": "Met"},
-    "not_met": {"nl": "Niet voldaan", "en": "Not met"},
-    "share": {"nl": "Aandeel voldaan (95%-BI)", "en": "Share met (95% CI)"},
-    "group": {"nl": "Groep", "en": "Group"},
-    "returns": {"nl": "Teruggekeerd", "en": "Returned"},
-    "median": {"nl": "Mediaan dagen (95%-BI)", "en": "Median days (95% CI)"},
-    "within": {"nl": "Terug binnen {d} dagen", "en": "Back within {d} days"},
-}
+#: Column headers of the presented tables: message keys ``fidelity.col.<key>``.
+_HEAD_KEYS: tuple[str, ...] = ("criterion", "n", "met", "not_met", "share", "group", "returns",
+                              "median", "within")
 
 
 def present_fidelity(tab: pd.DataFrame, lang: str = "nl") -> pd.DataFrame:
     """:func:`fidelity_table` as a readable table."""
     from .process import fmt_ci, fmt_value
 
-    h = {k: v[lang] for k, v in _HEAD.items()}
+    h = {k: t(f"fidelity.col.{k}", lang) for k in _HEAD_KEYS}
     return pd.DataFrame({
         h["n"]: [fmt_value(v, lang, "count") for v in tab["n"]],
         h["met"]: [fmt_value(v, lang, "count") for v in tab["met"]],
@@ -296,7 +273,7 @@ def present_outcomes(tab: pd.DataFrame, lang: str = "nl") -> pd.DataFrame:
     """:func:`protocol_outcomes` as a readable table."""
     from .process import fmt_ci, fmt_value
 
-    h = {k: v[lang] for k, v in _HEAD.items()}
+    h = {k: t(f"fidelity.col.{k}", lang) for k in _HEAD_KEYS}
     out = pd.DataFrame({
         h["n"]: [fmt_value(v, lang, "count") for v in tab["n"]],
         h["returns"]: [fmt_value(v, lang, "count") for v in tab["events"]],

@@ -149,6 +149,94 @@ MESSAGES: dict[str, dict[str, str]] = {
     "describe.no": {"nl": "nee", "en": "no"},
     "describe.missing": {"nl": "ontbreekt", "en": "missing"},
     "describe.other": {"nl": "anders", "en": "other"},
+    # ---- process steps and table headers (thuiszit_eval.process) -------------------------
+    "process.step.reported_leerplicht": {
+        "nl": "gemeld bij leerplicht",
+        "en": "reported to leerplicht",
+    },
+    "process.step.first_contact": {
+        "nl": "eerste contact (leerling of ouders)",
+        "en": "first contact (pupil or parents)",
+    },
+    "process.step.plan_agreed": {"nl": "plan vastgesteld", "en": "plan agreed"},
+    "process.step.intervention_start": {"nl": "start interventie", "en": "intervention started"},
+    "process.step.waiting_list": {"nl": "wachtlijst", "en": "waiting list"},
+    "process.step.kept_in_view": {
+        "nl": "in beeld gehouden na terugkeer",
+        "en": "kept in view after return",
+    },
+    "process.col.step": {"nl": "Stap", "en": "Step"},
+    "process.col.indicator": {"nl": "Indicator", "en": "Indicator"},
+    "process.col.episodes": {"nl": "Episodes", "en": "Episodes"},
+    "process.col.reached": {"nl": "Stap gezet", "en": "Step reached"},
+    "process.col.median": {"nl": "Mediaan dagen (95%-BI)", "en": "Median days (95% CI)"},
+    "process.col.within": {"nl": "Binnen {w} weken", "en": "Within {w} weeks"},
+    "process.col.spells": {"nl": "Wachtlijstperiodes", "en": "Waiting-list spells"},
+    "process.col.ended": {"nl": "Beëindigd", "en": "Ended"},
+    "process.col.still_at_end": {
+        "nl": "Aantal nog wachtend bij einde follow-up",
+        "en": "Count still waiting at follow-up end",
+    },
+    "process.col.still_after": {
+        "nl": "Nog wachtend na {w} weken",
+        "en": "Still waiting after {w} weeks",
+    },
+    "process.col.returns": {"nl": "Aantal terugkeren", "en": "Count of returns"},
+    "process.col.followed": {"nl": "Nazorg geregistreerd", "en": "Follow-up recorded"},
+    "process.col.kept": {
+        "nl": "Nazorg binnen {w} weken (95%-BI)",
+        "en": "Follow-up within {w} weeks (95% CI)",
+    },
+    "process.col.hr": {
+        "nl": "Hazard ratio terugkeer (95%-BI)",
+        "en": "Hazard ratio of return (95% CI)",
+    },
+    "process.col.p": {"nl": "p", "en": "p"},
+    "process.col.n_exposed": {
+        "nl": "Aantal episodes met stap",
+        "en": "Count of episodes with step",
+    },
+    "process.col.events_exposed": {
+        "nl": "Aantal terugkeren na stap",
+        "en": "Count of returns after step",
+    },
+    # ---- fidelity criteria and table headers (thuiszit_eval.fidelity) --------------------
+    "fidelity.criterion.age_5_14": {
+        "nl": "leeftijd 5-14 jaar bij start",
+        "en": "aged 5-14 at start",
+    },
+    "fidelity.criterion.dayparts_max_3": {
+        "nl": "hoogstens 3 dagdelen per week",
+        "en": "at most 3 dayparts a week",
+    },
+    "fidelity.criterion.duration_max_3m": {
+        "nl": "hoogstens 3 maanden (91 dagen)",
+        "en": "at most 3 months (91 days)",
+    },
+    "fidelity.criterion.coaching_all": {
+        "nl": "coaching van kind, ouders en leerkracht",
+        "en": "coaching of child, parents and teacher",
+    },
+    "fidelity.criterion.group_treatment": {"nl": "groepsbehandeling", "en": "group treatment"},
+    "fidelity.criterion.all": {
+        "nl": "alle criteria (volgens protocol)",
+        "en": "all criteria (in protocol)",
+    },
+    "fidelity.criterion.in_protocol": {"nl": "volgens protocol", "en": "in protocol"},
+    "fidelity.criterion.out_of_protocol": {"nl": "afwijkend van protocol", "en": "out of protocol"},
+    "fidelity.criterion.days_since_start": {
+        "nl": "Dagen sinds start Back to School",
+        "en": "Days since start of Back to School",
+    },
+    "fidelity.col.criterion": {"nl": "Criterium", "en": "Criterion"},
+    "fidelity.col.n": {"nl": "Aantal trajecten", "en": "Count of trajectories"},
+    "fidelity.col.met": {"nl": "Voldaan", "en": "Met"},
+    "fidelity.col.not_met": {"nl": "Niet voldaan", "en": "Not met"},
+    "fidelity.col.share": {"nl": "Aandeel voldaan (95%-BI)", "en": "Share met (95% CI)"},
+    "fidelity.col.group": {"nl": "Groep", "en": "Group"},
+    "fidelity.col.returns": {"nl": "Teruggekeerd", "en": "Returned"},
+    "fidelity.col.median": {"nl": "Mediaan dagen (95%-BI)", "en": "Median days (95% CI)"},
+    "fidelity.col.within": {"nl": "Terug binnen {d} dagen", "en": "Back within {d} days"},
 }
 
 

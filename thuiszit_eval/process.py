@@ -67,6 +67,7 @@ import numpy as np
 import pandas as pd
 
 from .describe import suppress_small
+from .messages import MESSAGES, t
 from .outcomes import RETURN_REASONS, SAME_DAY, OutcomeDefinition, counting_process
 from .survival import cox_ph, kaplan_meier
 
@@ -95,20 +96,10 @@ ORIGINS: tuple[str, ...] = ("absence_start", "first_signal")
 #: Intervention codes that are process steps, not the deployment of an intervention.
 NOT_AN_INTERVENTION: tuple[str, ...] = ("thuiszitterstafel", "agendapunt_4", "usual_care")
 
-_LABELS = {
-    "reported_leerplicht": {"nl": "gemeld bij leerplicht", "en": "reported to leerplicht"},
-    "first_contact": {"nl": "eerste contact (leerling of ouders)",
-                      "en": "first contact (pupil or parents)"},
-    "plan_agreed": {"nl": "plan vastgesteld", "en": "plan agreed"},
-    "intervention_start": {"nl": "start interventie", "en": "intervention started"},
-    "waiting_list": {"nl": "wachtlijst", "en": "waiting list"},
-    "kept_in_view": {"nl": "in beeld gehouden na terugkeer", "en": "kept in view after return"},
-}
-
 
 def step_label(step: str, lang: str = "nl") -> str:
     """Reader's name of a step (or indicator) in ``nl`` or ``en``."""
-    return _LABELS.get(step, {}).get(lang, step)
+    return MESSAGES.get(f"process.step.{step}", {}).get(lang, step)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -426,31 +417,9 @@ def steps_and_return(cohort: Cohort, exposures: Sequence[str] = ("first_contact"
 
 
 # --------------------------------------------------------------------------- presentation
-_HEAD = {
-    "step": {"nl": "Stap", "en": "Step"},
-    "indicator": {"nl": "Indicator", "en": "Indicator"},
-    "episodes": {"nl": "Episodes", "en": "Episodes"},
-    "reached": {"nl": "Stap gezet", "en": "Step reached"},
-    "median": {"nl": "Mediaan dagen (95%-BI)", "en": "Median days (95% CI)"},
-    "within": {"nl": "Binnen {w} weken", "en": "Within {w} weeks"},
-    "spells": {"nl": "Wachtlijstperiodes", "en": "Waiting-list spells"},
-    "ended": {"nl": "Beëindigd", "en": "Ended"},
-    "still_at_end": {"nl": "Aantal nog wachtend bij einde follow-up",
-                     "en": "Count still waiting at follow-up end"},
-    "still_after": {"nl": "Nog wachtend na {w} weken", "en": "Still waiting after {w} weeks"},
-    "returns": {"nl": "Aantal terugkeren", "en": "Count of returns"},
-    "followed": {"nl": "Nazorg geregistreerd", "en": "Follow-up recorded"},
-    "kept": {"nl": "Nazorg binnen {w} weken (95%-BI)", "en": "Follow-up within {w} weeks (95% CI)"},
-    "hr": {"nl": "Hazard ratio terugkeer (95%-BI)", "en": "Hazard ratio of return (95% CI)"},
-    "p": {"nl": "p", "en": "p"},
-    "n_exposed": {"nl": "Aantal episodes met stap", "en": "Count of episodes with step"},
-    "events_exposed": {"nl": "Aantal terugkeren na stap", "en": "Count of returns after step"},
-}
-
-
 def head(key: str, lang: str = "nl", **fmt: object) -> str:
     """A column header of the presented tables in ``nl`` or ``en``."""
-    return _HEAD[key][lang].format(**fmt)
+    return t(f"process.col.{key}", lang, **fmt)
 
 
 def fmt_value(x: object, lang: str = "nl", kind: str = "days") -> str:
