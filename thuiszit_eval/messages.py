@@ -237,6 +237,63 @@ MESSAGES: dict[str, dict[str, str]] = {
     "fidelity.col.returns": {"nl": "Teruggekeerd", "en": "Returned"},
     "fidelity.col.median": {"nl": "Mediaan dagen (95%-BI)", "en": "Median days (95% CI)"},
     "fidelity.col.within": {"nl": "Terug binnen {d} dagen", "en": "Back within {d} days"},
+    # ---- labels and headers of the Cox tables (thuiszit_eval.regression) -----------------
+    "regression.age_12plus": {"nl": "12 jaar of ouder", "en": "age 12 or older"},
+    "regression.female": {"nl": "meisje", "en": "girl"},
+    "regression.prior_episode": {"nl": "eerdere episode", "en": "earlier episode"},
+    "regression.living_out_of_home": {"nl": "uithuisgeplaatst", "en": "living out of home"},
+    "regression.ses_score": {"nl": "SES-score (per SD)", "en": "SES score (per SD)"},
+    "regression.episode_type": {"nl": "type episode", "en": "episode type"},
+    "regression.age": {"nl": "leeftijd (per jaar)", "en": "age (per year)"},
+    "regression.prior_episodes": {
+        "nl": "aantal eerdere episodes",
+        "en": "number of earlier episodes",
+    },
+    "regression.need": {"nl": "behoefte", "en": "need"},
+    "regression.region": {"nl": "regio", "en": "region"},
+    "regression.ref": {"nl": "ref.", "en": "ref."},
+    "regression.all_terms": {"nl": "alle termen samen", "en": "all terms together"},
+    "regression.ph_changes": {
+        "nl": "hazard ratio verandert in de tijd (p < {alpha})",
+        "en": "hazard ratio changes over time (p < {alpha})",
+    },
+    "regression.ph_constant": {
+        "nl": "geen aanwijzing tegen een constante hazard ratio",
+        "en": "no evidence against a constant hazard ratio",
+    },
+    "regression.returned": {"nl": "teruggekeerd naar school", "en": "returned to school"},
+    "regression.censored": {
+        "nl": "gecensureerd (nog thuis aan het einde van de follow-up, of anders beëindigd)",
+        "en": "censored (still at home at follow-up end, or ended otherwise)",
+    },
+    "regression.episodes_with": {"nl": "episodes met", "en": "episodes with"},
+    "regression.returns_exposed": {
+        "nl": "terugkeren tijdens blootstelling",
+        "en": "returns while exposed",
+    },
+    "regression.returns": {"nl": "terugkeren", "en": "returns"},
+    "regression.hr_ci": {"nl": "HR (95%-BI)", "en": "HR (95% CI)"},
+    "regression.hr_model_ci": {"nl": "HR {model} (95%-BI)", "en": "HR {model} (95% CI)"},
+    "regression.true_hr": {"nl": "ware HR (simulatie)", "en": "true HR (simulation)"},
+    "regression.cs_hr": {
+        "nl": "oorzaakspecifieke HR (tempo van terugkeer)",
+        "en": "cause-specific HR (rate of return)",
+    },
+    "regression.fg_hr": {
+        "nl": "Fine–Gray-HR (aandeel teruggekeerd)",
+        "en": "Fine–Gray HR (share returned)",
+    },
+    "regression.day": {"nl": "dag {day}", "en": "day {day}"},
+    "regression.one_minus_km": {
+        "nl": "1 − Kaplan–Meier (andere uitstroom gecensureerd)",
+        "en": "1 − Kaplan–Meier (other endings censored)",
+    },
+    "regression.overstatement": {
+        "nl": "overschatting van terugkeer (procentpunt)",
+        "en": "overstatement of return (percentage points)",
+    },
+    "regression.time-varying": {"nl": "tijdsafhankelijk", "en": "time-varying"},
+    "regression.ever received": {"nl": "ooit ontvangen", "en": "ever received"},
 }
 
 

@@ -63,6 +63,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from . import messages
 from .describe import code_labels, suppress_small
 from .narrative import number
 from .outcomes import OutcomeDefinition, counting_process, survival_table
@@ -125,52 +126,16 @@ _COVARIATE_LABELS = {
     "age": "age (per year)",
     "prior_episodes": "number of earlier episodes",
 }
-#: Dutch labels and headers of the tables (English: the keys' texts below and
-#: ``_COVARIATE_LABELS``); ``lang="en"`` (default) keeps the English of earlier versions.
-_TEXT: dict[str, dict[str, str]] = {
-    "age_12plus": {"nl": "12 jaar of ouder", "en": "age 12 or older"},
-    "female": {"nl": "meisje", "en": "girl"},
-    "prior_episode": {"nl": "eerdere episode", "en": "earlier episode"},
-    "living_out_of_home": {"nl": "uithuisgeplaatst", "en": "living out of home"},
-    "ses_score": {"nl": "SES-score (per SD)", "en": "SES score (per SD)"},
-    "episode_type": {"nl": "type episode", "en": "episode type"},
-    "age": {"nl": "leeftijd (per jaar)", "en": "age (per year)"},
-    "prior_episodes": {"nl": "aantal eerdere episodes", "en": "number of earlier episodes"},
-    "need": {"nl": "behoefte", "en": "need"},
-    "region": {"nl": "regio", "en": "region"},
-    "ref": {"nl": "ref.", "en": "ref."},
-    "all_terms": {"nl": "alle termen samen", "en": "all terms together"},
-    "ph_changes": {"nl": "hazard ratio verandert in de tijd (p < {alpha})",
-                   "en": "hazard ratio changes over time (p < {alpha})"},
-    "ph_constant": {"nl": "geen aanwijzing tegen een constante hazard ratio",
-                    "en": "no evidence against a constant hazard ratio"},
-    "returned": {"nl": "teruggekeerd naar school", "en": "returned to school"},
-    "censored": {"nl": "gecensureerd (nog thuis aan het einde van de follow-up, of anders "
-                       "beëindigd)",
-                 "en": "censored (still at home at follow-up end, or ended otherwise)"},
-    "episodes_with": {"nl": "episodes met", "en": "episodes with"},
-    "returns_exposed": {"nl": "terugkeren tijdens blootstelling",
-                        "en": "returns while exposed"},
-    "returns": {"nl": "terugkeren", "en": "returns"},
-    "hr_ci": {"nl": "HR (95%-BI)", "en": "HR (95% CI)"},
-    "hr_model_ci": {"nl": "HR {model} (95%-BI)", "en": "HR {model} (95% CI)"},
-    "true_hr": {"nl": "ware HR (simulatie)", "en": "true HR (simulation)"},
-    "cs_hr": {"nl": "oorzaakspecifieke HR (tempo van terugkeer)",
-              "en": "cause-specific HR (rate of return)"},
-    "fg_hr": {"nl": "Fine–Gray-HR (aandeel teruggekeerd)", "en": "Fine–Gray HR (share returned)"},
-    "day": {"nl": "dag {day}", "en": "day {day}"},
-    "one_minus_km": {"nl": "1 − Kaplan–Meier (andere uitstroom gecensureerd)",
-                     "en": "1 − Kaplan–Meier (other endings censored)"},
-    "overstatement": {"nl": "overschatting van terugkeer (procentpunt)",
-                      "en": "overstatement of return (percentage points)"},
-    "time-varying": {"nl": "tijdsafhankelijk", "en": "time-varying"},
-    "ever received": {"nl": "ooit ontvangen", "en": "ever received"},
-}
+#: Labels and headers of the tables are message keys ``regression.<key>`` (English:
+#: also ``_COVARIATE_LABELS``); ``lang="en"`` (default) keeps the English of earlier versions.
 
 
 def _tx(key: str, lang: str = "en", **fmt: object) -> str:
-    text = _TEXT[key][lang]
-    return text.format(**fmt) if fmt else text
+    return messages.t(f"regression.{key}", lang, **fmt)
+
+
+def _has_tx(key: str) -> bool:
+    return f"regression.{key}" in messages.MESSAGES
 
 
 def model_label(model: str, lang: str = "en") -> str:
@@ -180,7 +145,7 @@ def model_label(model: str, lang: str = "en") -> str:
     >>> model_label("ever received", "nl")
     'ooit ontvangen'
     """
-    return _tx(model, lang) if model in _TEXT else model
+    return _tx(model, lang) if _has_tx(model) else model
 
 
 _COUNT_COLS = ("n_episodes", "n_events", "n_episodes_ref", "n_events_ref")
@@ -308,7 +273,7 @@ def _term_label(term: str, ref: Mapping[str, str], iv_labels: Mapping[str, str],
     col, _, level = term.partition("=")
     if lang == "en":
         name = _COVARIATE_LABELS.get(col, col.replace("need_", "need: ").replace("_", " "))
-    elif col in _TEXT:
+    elif _has_tx(col):
         name = _tx(col, lang)
     elif col.startswith("need_"):
         need = col.removeprefix("need_")
