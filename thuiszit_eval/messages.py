@@ -14,6 +14,8 @@ Example
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 LANGS = ("nl", "en")
 
 MESSAGES: dict[str, dict[str, str]] = {
@@ -294,6 +296,33 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "regression.time-varying": {"nl": "tijdsafhankelijk", "en": "time-varying"},
     "regression.ever received": {"nl": "ooit ontvangen", "en": "ever received"},
+    # ---- states, axis titles and headers (thuiszit_eval.multistate) ----------------------
+    "multistate.state.home": {"nl": "thuis", "en": "home"},
+    "multistate.state.partial": {"nl": "gedeeltelijk terug", "en": "partly back"},
+    "multistate.state.full": {"nl": "volledig terug", "en": "fully back"},
+    "multistate.state.relapse": {"nl": "terugval (nieuwe episode)", "en": "relapse (new episode)"},
+    "multistate.axis.x": {"nl": "dagen sinds begin verzuim", "en": "days since absence start"},
+    "multistate.axis.y": {"nl": "aandeel leerlingen", "en": "share of pupils"},
+    "multistate.col.time": {"nl": "dag", "en": "day"},
+    "multistate.col.n_risk": {"nl": "nog gevolgd", "en": "still followed"},
+    "multistate.col.relapse": {"nl": "teruggevallen", "en": "relapsed"},
+    "multistate.col.ci": {"nl": "95%-BI", "en": "95% CI"},
+    "multistate.col.sustained_weeks": {
+        "nl": "weken volledig op school",
+        "en": "full weeks at school",
+    },
+    "multistate.col.episodes": {"nl": "episodes", "en": "episodes"},
+    "multistate.col.events": {
+        "nl": "duurzaam terug ≤ dag {d:g}",
+        "en": "sustained return by day {d:g}",
+    },
+    "multistate.col.share": {"nl": "aandeel duurzaam terug", "en": "share in sustained return"},
+    "multistate.relapse_axis.x": {"nl": "dagen sinds terugkeer", "en": "days since the return"},
+    "multistate.relapse_axis.y": {"nl": "aandeel teruggevallen", "en": "share relapsed"},
+    "multistate.relapse_axis.risk_title": {
+        "nl": "Aantal nog gevolgd zonder terugval",
+        "en": "Number still followed without relapse",
+    },
 }
 
 
@@ -323,3 +352,12 @@ def t(key: str, lang: str = "nl", **fmt: object) -> str:
     check_lang(lang)
     text = MESSAGES[key][lang]
     return text.format(**fmt) if fmt else text
+
+
+def by_lang(prefix: str, keys: Sequence[str]) -> dict[str, dict[str, str]]:
+    """``{lang: {key: t(f"{prefix}.{key}", lang)}}`` for every language (templates unformatted).
+
+    >>> by_lang("describe", ["total"])
+    {'nl': {'total': 'totaal'}, 'en': {'total': 'total'}}
+    """
+    return {lang: {k: t(f"{prefix}.{k}", lang) for k in keys} for lang in LANGS}

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .cohort import Cohort
+from .messages import by_lang
 from .outcomes import (
     FULL_WEEK_DAYPARTS,
     RELAPSE_TYPES,
@@ -42,14 +43,9 @@ STATES: tuple[str, ...] = ("home", "partial", "full", "relapse")
 CENSORED = "censored"
 
 #: Short labels of the states (code list, as in :mod:`thuiszit_eval.messages`).
-STATE_LABELS: dict[str, dict[str, str]] = {
-    "nl": {"home": "thuis", "partial": "gedeeltelijk terug", "full": "volledig terug",
-           "relapse": "terugval (nieuwe episode)"},
-    "en": {"home": "home", "partial": "partly back", "full": "fully back",
-           "relapse": "relapse (new episode)"},
-}
-_AXES = {"nl": ("dagen sinds begin verzuim", "aandeel leerlingen"),
-         "en": ("days since absence start", "share of pupils")}
+STATE_LABELS: dict[str, dict[str, str]] = by_lang("multistate.state",
+                                                  ("home", "partial", "full", "relapse"))
+_AXES = {lang: tuple(v.values()) for lang, v in by_lang("multistate.axis", ("x", "y")).items()}
 
 
 # --------------------------------------------------------------------------- histories
@@ -344,14 +340,8 @@ def sustained_sensitivity(cohort: Cohort, weeks: Sequence[int] = (2, 4, 8),
 
 
 # --------------------------------------------------------------------------- display
-_COLS = {
-    "nl": {"time": "dag", "n_risk": "nog gevolgd", "relapse": "teruggevallen",
-           "ci": "95%-BI", "sustained_weeks": "weken volledig op school", "episodes": "episodes",
-           "events": "duurzaam terug ≤ dag {d:g}", "share": "aandeel duurzaam terug"},
-    "en": {"time": "day", "n_risk": "still followed", "relapse": "relapsed",
-           "ci": "95% CI", "sustained_weeks": "full weeks at school", "episodes": "episodes",
-           "events": "sustained return by day {d:g}", "share": "share in sustained return"},
-}
+_COLS = by_lang("multistate.col", ("time", "n_risk", "relapse", "ci", "sustained_weeks",
+                                   "episodes", "events", "share"))
 
 
 def _pct(p: object, lang: str, digits: int = 1) -> str:
@@ -417,7 +407,5 @@ def key_numbers(so: StateOccupation, relapse: pd.DataFrame, sens: pd.DataFrame, 
 
 
 #: Titles of the relapse curve: x axis, y axis, numbers-at-risk table.
-RELAPSE_AXES = {"nl": ("dagen sinds terugkeer", "aandeel teruggevallen",
-                       "Aantal nog gevolgd zonder terugval"),
-                "en": ("days since the return", "share relapsed",
-                       "Number still followed without relapse")}
+RELAPSE_AXES = {lang: tuple(v.values()) for lang, v in
+                by_lang("multistate.relapse_axis", ("x", "y", "risk_title")).items()}
