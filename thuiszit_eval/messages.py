@@ -323,6 +323,34 @@ MESSAGES: dict[str, dict[str, str]] = {
         "nl": "Aantal nog gevolgd zonder terugval",
         "en": "Number still followed without relapse",
     },
+    # ---- power plot labels (thuiszit_eval.planning) --------------------------------------
+    "planning.label.x": {"nl": "aantal leerlingen (episodes)", "en": "number of pupils (episodes)"},
+    "planning.label.y": {"nl": "onderscheidend vermogen (power)", "en": "power"},
+    "planning.label.hr": {
+        "nl": "HR {hr} (formule Schoenfeld)",
+        "en": "HR {hr} (Schoenfeld's formula)",
+    },
+    "planning.label.sim": {"nl": "RMST-verschil, simulatie", "en": "RMST difference, simulation"},
+    "planning.label.target": {"nl": "power {p}", "en": "power {p}"},
+    # ---- prevention plot labels (thuiszit_eval.prevention) -------------------------------
+    "prevention.label.x": {
+        "nl": "dagen sinds het eerste signaal",
+        "en": "days since the first signal",
+    },
+    "prevention.label.y": {
+        "nl": "aandeel thuiszitter geworden",
+        "en": "share become a thuiszitter",
+    },
+    "prevention.label.all": {"nl": "alle dreigende", "en": "all at risk"},
+    "prevention.label.none": {"nl": "geen vroegsignalering", "en": "no early signalling"},
+    # ---- funnel plot labels (thuiszit_eval.regions) --------------------------------------
+    "regions.label.x": {"nl": "effectief aantal episodes", "en": "effective number of episodes"},
+    "regions.label.y": {
+        "nl": "aandeel terug binnen {days} dagen",
+        "en": "share back within {days} days",
+    },
+    "regions.label.avg": {"nl": "gemiddelde cohort", "en": "cohort average"},
+    "regions.label.lim": {"nl": "{pct} controlegrens", "en": "{pct} control limit"},
 }
 
 

@@ -33,16 +33,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .messages import by_lang
+
 RETURN_REASONS = ("returned_full", "returned_partial", "returned_special_education",
                   "returned_new_school")
-_LABELS = {
-    "nl": {"x": "aantal leerlingen (episodes)", "y": "onderscheidend vermogen (power)",
-           "hr": "HR {hr} (formule Schoenfeld)", "sim": "RMST-verschil, simulatie",
-           "target": "power {p}"},
-    "en": {"x": "number of pupils (episodes)", "y": "power",
-           "hr": "HR {hr} (Schoenfeld's formula)", "sim": "RMST difference, simulation",
-           "target": "power {p}"},
-}
+_LABELS = by_lang("planning.label", ("x", "y", "hr", "sim", "target"))
 
 
 def _share(allocation: float) -> float:

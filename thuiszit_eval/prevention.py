@@ -38,6 +38,7 @@ import pandas as pd
 
 from .cohort import Cohort
 from .describe import suppress_small
+from .messages import by_lang
 from .survival import kaplan_meier
 
 EARLY = ("thuiszitterstafel", "agendapunt_4", "leerkracht_traject", "vroegsignalering")
@@ -155,11 +156,7 @@ def summary_numbers(data: pd.DataFrame, table: pd.DataFrame, min_cell: int = 10,
             "n_groups": int((table["group"] != "all").sum()), "min_cell": min_cell}
 
 
-_LABELS = {"nl": {"x": "dagen sinds het eerste signaal",
-                  "y": "aandeel thuiszitter geworden", "all": "alle dreigende",
-                  "none": "geen vroegsignalering"},
-           "en": {"x": "days since the first signal", "y": "share become a thuiszitter",
-                  "all": "all at risk", "none": "no early signalling"}}
+_LABELS = by_lang("prevention.label", ("x", "y", "all", "none"))
 
 
 def group_label(group: str, lang: str = "nl") -> str:

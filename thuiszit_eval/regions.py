@@ -37,6 +37,7 @@ from scipy import stats
 from .cohort import Cohort
 from .describe import suppress_small
 from .effects.propensity import design_matrix
+from .messages import by_lang
 from .outcomes import OutcomeDefinition, survival_table
 from .survival import cox_ph, kaplan_meier
 
@@ -45,12 +46,7 @@ CONTROL_LEVELS = (0.95, 0.998)
 #: case-mix covariates used when present (text columns become dummies)
 CASE_MIX = ("age", "sex", "episode_type", "prior_episode", "school_type",
             "living_situation", "ses_score")
-_LABELS = {
-    "nl": {"x": "effectief aantal episodes", "y": "aandeel terug binnen {days} dagen",
-           "avg": "gemiddelde cohort", "lim": "{pct} controlegrens"},
-    "en": {"x": "effective number of episodes", "y": "share back within {days} days",
-           "avg": "cohort average", "lim": "{pct} control limit"},
-}
+_LABELS = by_lang("regions.label", ("x", "y", "avg", "lim"))
 
 
 def funnel_limits(p0: float, n: float | np.ndarray, level: float = 0.95
