@@ -351,6 +351,13 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "regions.label.avg": {"nl": "gemiddelde cohort", "en": "cohort average"},
     "regions.label.lim": {"nl": "{pct} controlegrens", "en": "{pct} control limit"},
+    # ---- target trial protocol table and title (thuiszit_eval.effects.target_trial) ------
+    "target_trial.col_specification": {"nl": "specificatie", "en": "specification"},
+    "target_trial.col_component": {"nl": "onderdeel", "en": "component"},
+    "target_trial.title": {
+        "nl": "Geëmuleerde target trial: {treatment} binnen {grace_days} dagen na de melding",
+        "en": "Emulated target trial: {treatment} within {grace_days} days of the report",
+    },
 }
 
 

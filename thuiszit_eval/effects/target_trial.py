@@ -61,6 +61,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
+from .. import messages
 from ..simulate import FOLLOW_UP_END, episode_covariates
 
 __all__ = [
@@ -212,8 +213,8 @@ class TargetTrial:
     def to_frame(self, lang: str = "en") -> pd.DataFrame:
         """The protocol as a table (component, specification), in ``lang`` (en or nl)."""
         comp = self.components(lang)
-        col, idx = (("specificatie", "onderdeel") if lang == "nl"
-                    else ("specification", "component"))
+        col = messages.t("target_trial.col_specification", lang)
+        idx = messages.t("target_trial.col_component", lang)
         return pd.DataFrame({col: list(comp.values())}, index=pd.Index(list(comp), name=idx))
 
     def describe(self, lang: str = "en") -> str:
@@ -224,12 +225,8 @@ class TargetTrial:
             Geëmuleerde target trial: Back to School binnen 28 dagen na de melding
         """
         comp = self.components(lang)
-        if lang == "nl":
-            first = (f"Geëmuleerde target trial: {self.treatment_label} binnen "
-                     f"{self.grace_days} dagen na de melding")
-        else:
-            first = (f"Emulated target trial: {self.treatment_label} within "
-                     f"{self.grace_days} days of the report")
+        first = messages.t("target_trial.title", lang, treatment=self.treatment_label,
+                           grace_days=self.grace_days)
         return "\n".join([first, *(f"  {k}: {v}" for k, v in comp.items())])
 
     def __str__(self) -> str:
