@@ -30,7 +30,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .cohort import Cohort
-from .messages import MESSAGES
+from .messages import MESSAGES, by_lang
 from .schema import codes, labels
 
 __all__ = [
@@ -494,26 +494,10 @@ def wide(
 
 
 #: Readable names of Table 1 variables (``need_<code>`` uses the support-need code list).
-VARIABLE_LABELS: dict[str, str] = {
-    "n": "episodes (n)",
-    "sex": "sex",
-    "age": "age at absence start, years: mean (SD)",
-    "age_band": "age band (years)",
-    "school_type": "school type",
-    "living_situation": "living situation",
-    "episode_type": "episode type",
-    "swv_id": "samenwerkingsverband",
-}
-_VARIABLE_LABELS_NL: dict[str, str] = {
-    "n": "episodes (n)",
-    "sex": "geslacht",
-    "age": "leeftijd bij start afwezigheid, jaren: gemiddelde (SD)",
-    "age_band": "leeftijdsgroep (jaren)",
-    "school_type": "schoolsoort",
-    "living_situation": "woonsituatie",
-    "episode_type": "type episode",
-    "swv_id": "samenwerkingsverband",
-}
+_VARIABLE_LABELS_BY_LANG = by_lang("describe.variable", (
+    "n", "sex", "age", "age_band", "school_type", "living_situation", "episode_type", "swv_id"))
+VARIABLE_LABELS: dict[str, str] = _VARIABLE_LABELS_BY_LANG["en"]
+_VARIABLE_LABELS_NL: dict[str, str] = _VARIABLE_LABELS_BY_LANG["nl"]
 
 
 def label(key: str, lang: str = "en", **fmt: object) -> str:

@@ -358,6 +358,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "nl": "Geëmuleerde target trial: {treatment} binnen {grace_days} dagen na de melding",
         "en": "Emulated target trial: {treatment} within {grace_days} days of the report",
     },
+    # ---- Table 1 variable names (thuiszit_eval.describe) ---------------------------------
+    "describe.variable.n": {"nl": "episodes (n)", "en": "episodes (n)"},
+    "describe.variable.sex": {"nl": "geslacht", "en": "sex"},
+    "describe.variable.age": {
+        "nl": "leeftijd bij start afwezigheid, jaren: gemiddelde (SD)",
+        "en": "age at absence start, years: mean (SD)",
+    },
+    "describe.variable.age_band": {"nl": "leeftijdsgroep (jaren)", "en": "age band (years)"},
+    "describe.variable.school_type": {"nl": "schoolsoort", "en": "school type"},
+    "describe.variable.living_situation": {"nl": "woonsituatie", "en": "living situation"},
+    "describe.variable.episode_type": {"nl": "type episode", "en": "episode type"},
+    "describe.variable.swv_id": {"nl": "samenwerkingsverband", "en": "samenwerkingsverband"},
 }
 
 
