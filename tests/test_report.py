@@ -137,3 +137,25 @@ def test_report_command_exit_codes(tmp_path, capsys):
 
     assert main(["report", str(tmp_path / "missing"), "--out", str(tmp_path / "o")]) == 2
     assert "not a folder" in capsys.readouterr().err
+
+
+def test_key_figures_front_page(tmp_path):
+    """Unadjusted medians equal kaplan_meier; the adjusted HR of Back to School (time-varying
+    Cox, no immortal time) covers the simulator's true 1.5; small groups are suppressed."""
+    from thuiszit_eval.outcomes import OutcomeDefinition, survival_table
+    from thuiszit_eval.report import key_figures
+    from thuiszit_eval.survival import kaplan_meier
+
+    cohort = Cohort.load(demo_cohort_path())
+    kf = key_figures(cohort, min_cell=10, lang="en").set_index("Group")
+    km = kaplan_meier(survival_table(cohort, OutcomeDefinition()).data, "duration", "event")
+    med = km.median().iloc[0]
+    assert kf.loc["All episodes", "Median days to return"] == (
+        f"{med['quantile']:.0f} ({med['lower']:.0f}–{med['upper']:.0f})")
+    lo, hi = (float(x) for x in kf.loc["Back to School", "Adjusted hazard ratio of return (95% CI)"]
+              .split("(")[1].rstrip(")").split("–"))
+    truth = json.loads((demo_cohort_path() / "truth.json").read_text())
+    assert lo <= truth["hazard_ratios"]["back_to_school"] <= hi
+    big = key_figures(cohort, min_cell=600, lang="en").set_index("Group")
+    assert big.loc["Back to School", "Episodes"] == "<600"
+    assert big.loc["Back to School", "Median days to return"] == "suppressed (too few pupils)"

@@ -55,9 +55,19 @@ MESSAGES: dict[str, dict[str, str]] = {
     "not_reached": {"nl": "niet bereikt", "en": "not reached"},
     "suppressed": {"nl": "onderdrukt (te weinig leerlingen)", "en": "suppressed (too few pupils)"},
     "adjusted_effect": {
-        "nl": "Gecorrigeerd effect (target trial, Back to School binnen 4 weken)",
-        "en": "Adjusted effect (target trial, Back to School within 4 weeks)",
+        "nl": "Gecorrigeerde hazard ratio van terugkeer (95%-BI)",
+        "en": "Adjusted hazard ratio of return (95% CI)",
     },
+    "adjusted_effect_note": {
+        "nl": "De gecorrigeerde hazard ratio komt uit een tijdsafhankelijk Cox-model (de "
+        "interventie telt pas vanaf haar start, gecorrigeerd voor leerlingkenmerken, "
+        "gestratificeerd naar samenwerkingsverband; zie hoofdstuk 04): boven 1 = snellere "
+        "terugkeer dan zonder die interventie.",
+        "en": "The adjusted hazard ratio comes from a time-varying Cox model (the intervention "
+        "counts only from its start, adjusted for pupil characteristics, stratified by "
+        "samenwerkingsverband; see chapter 04): above 1 = faster return than without it.",
+    },
+    "not_available": {"nl": "niet beschikbaar", "en": "not available"},
     "contents": {"nl": "Inhoud", "en": "Contents"},
     "section_failed": {
         "nl": "Dit hoofdstuk kon niet worden uitgevoerd",

@@ -82,8 +82,9 @@ class Report:
 
 def key_figures(cohort, min_cell: int = 10, lang: str = "nl") -> pd.DataFrame:
     """Median days to return and share back within 4 weeks and 3 months, overall and per
-    main intervention, with 95% intervals; groups with fewer than ``min_cell`` episodes or
-    events are suppressed."""
+    main intervention, with 95% intervals, and each intervention's adjusted hazard ratio
+    of return (time-varying Cox, as in notebook 04); groups with fewer than ``min_cell``
+    episodes or events are suppressed."""
     from .outcomes import OutcomeDefinition, survival_table
     from .survival import kaplan_meier
 
@@ -92,6 +93,7 @@ def key_figures(cohort, min_cell: int = 10, lang: str = "nl") -> pd.DataFrame:
     km = kaplan_meier(data, "duration", "event", group="intervention")
     med = km.median().set_index("group")
     at = km.at_times((28, 91)).set_index(["group", "time"])
+    adjusted = _adjusted_effects(cohort)
     sizes = data.groupby("intervention").agg(n=("event", "size"), events=("event", lambda e:
                                                                           int((e == 1).sum())))
     from .schema import labels
@@ -119,8 +121,34 @@ def key_figures(cohort, min_cell: int = 10, lang: str = "nl") -> pd.DataFrame:
                 r = at.loc[(g, day)]
                 row[t(k, lang)] = _pct(r["returned"], r["returned_lower"], r["returned_upper"],
                                        lang)
+        row[t("adjusted_effect", lang)] = _adjusted_hr(adjusted, g, min_cell, lang)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _adjusted_effects(cohort) -> pd.DataFrame | None:
+    """Time-varying Cox hazard ratios of return per intervention (no immortal time), or
+    None when the model cannot be fitted on this cohort."""
+    from .regression import fit_cox_models
+
+    try:
+        m = fit_cox_models(cohort)
+    except Exception:  # too few events, a singular model: the front page says n/a
+        return None
+    m = m[(m["model"] == "time-varying") & (m["kind"] == "intervention")]
+    return m.set_index("term")
+
+
+def _adjusted_hr(adjusted: pd.DataFrame | None, group: str, min_cell: int, lang: str) -> str:
+    if group in ("__all__", "none"):
+        return ""
+    if adjusted is None or group not in adjusted.index:
+        return t("not_available", lang)
+    r = adjusted.loc[group]
+    if r["n_events"] < min_cell or r["n_episodes"] < min_cell:
+        return t("suppressed", lang)
+    s = f"{r['hr']:.2f} ({r['hr_lower']:.2f}–{r['hr_upper']:.2f})"
+    return s.replace(".", ",") if lang == "nl" else s
 
 
 def _num(v: float) -> str:
@@ -240,6 +268,7 @@ section {{ margin-top: 3em; }}
 <h2>{t("key_figures", lang)}</h2>
 {table}
 <p><em>{esc(t("key_figures_note", lang))}</em></p>
+<p><em>{esc(t("adjusted_effect_note", lang))}</em></p>
 <h2>{t("contents", lang)}</h2>
 <ol>{toc}</ol>
 <p><small>{esc(t("generated_with", lang, version=__version__, min_cell=min_cell))}</small></p>
