@@ -42,3 +42,26 @@ def test_number_formatting_per_language():
     assert fmt_g(0.5, "nl") == "0,5" and fmt_g(0.5, "en") == "0.5"
     with pytest.raises(ValueError):
         fmt_num(1.0, 2, "fr")
+
+
+def test_effects_figures_follow_the_language():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import numpy as np
+    import pandas as pd
+
+    from thuiszit_eval.effects.plots import adjusted_curve_plot, love_plot, overlap_plot
+
+    bal = pd.DataFrame({"covariate": ["a", "b"], "smd": [0.3, -0.05],
+                        "smd_weighted": [0.02, 0.01]})
+    assert love_plot(bal, lang="en").axes[0].get_title() == "Covariate balance"
+    assert love_plot(bal, lang="nl").axes[0].get_title() == "Balans van de kenmerken"
+    fig = overlap_plot(np.array([0.2, 0.6, 0.4]), np.array([1, 0, 1]), lang="nl")
+    assert fig.axes[0].get_xlabel() == "propensityscore"
+    assert [x.get_text() for x in fig.axes[0].get_legend().get_texts()] == [
+        "behandeld", "controle"]
+    curves = pd.DataFrame({"group": ["x", "x"], "time": [1.0, 2.0], "surv": [0.8, 0.5]})
+    ax = adjusted_curve_plot(curves, lang="en").axes[0]
+    assert ax.get_xlabel() == "days since start of the intervention"
+    assert ax.get_ylabel() == "still at home (not returned)"

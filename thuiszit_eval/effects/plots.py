@@ -11,30 +11,36 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from ..messages import t as msg
+
 __all__ = ["adjusted_curve_plot", "love_plot", "overlap_plot"]
 
 
-def love_plot(balance: pd.DataFrame, ax=None, threshold: float = 0.1):
-    """|SMD| per covariate before (open) and after (filled) weighting, sorted."""
+def love_plot(balance: pd.DataFrame, ax=None, threshold: float = 0.1, lang: str = "nl"):
+    """|SMD| per covariate before (open) and after (filled) weighting, sorted; labels in
+    ``lang`` (nl/en) from the message catalogue."""
     b = balance.assign(before=balance["smd"].abs(), after=balance["smd_weighted"].abs())
     b = b.sort_values("before")
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 0.25 * len(b) + 1.2))
     y = np.arange(len(b))
-    ax.scatter(b["before"], y, facecolors="none", edgecolors="C3", label="unweighted")
-    ax.scatter(b["after"], y, color="C0", label="IPT-weighted")
+    ax.scatter(b["before"], y, facecolors="none", edgecolors="C3",
+               label=msg("effects.unweighted", lang))
+    ax.scatter(b["after"], y, color="C0", label=msg("effects.weighted", lang))
     ax.axvline(threshold, color="grey", ls="--", lw=1)
     ax.set_yticks(y, b["covariate"])
-    ax.set_xlabel("|standardised mean difference|")
+    ax.set_xlabel(msg("effects.abs_smd", lang))
     ax.legend(loc="lower right", frameon=False)
-    ax.set_title("Covariate balance")
+    ax.set_title(msg("effects.balance_title", lang))
     ax.figure.tight_layout()
     return ax.figure
 
 
 def overlap_plot(scores: np.ndarray, treated: np.ndarray, ax=None,
-                 labels: tuple[str, str] = ("treated", "control"), bins: int = 30):
+                 labels: tuple[str, str] | None = None, bins: int = 30, lang: str = "nl"):
     """Histograms of propensity scores: treated upwards, control downwards (mirrored)."""
+    if labels is None:
+        labels = (msg("effects.treated", lang), msg("effects.control", lang))
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
     edges = np.linspace(0, 1, bins + 1)
@@ -46,19 +52,20 @@ def overlap_plot(scores: np.ndarray, treated: np.ndarray, ax=None,
     ax.bar(edges[:-1], -h0, width=width, align="edge", color="C1", alpha=0.8,
            label=labels[1])
     ax.axhline(0, color="black", lw=0.8)
-    ax.set_xlabel("propensity score")
-    ax.set_ylabel("episodes (control below)")
+    ax.set_xlabel(msg("effects.propensity_score", lang))
+    ax.set_ylabel(msg("effects.overlap_y", lang))
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{abs(v):.0f}"))
     ax.legend(frameon=False)
-    ax.set_title("Overlap of propensity scores")
+    ax.set_title(msg("effects.overlap_title", lang))
     ax.figure.tight_layout()
     return ax.figure
 
 
 def adjusted_curve_plot(curves: pd.DataFrame, risk: pd.DataFrame | None = None,
-                        value: str = "surv", ylabel: str = "still at home (not returned)",
+                        value: str = "surv", ylabel: str | None = None,
                         bands: pd.DataFrame | None = None, ax=None,
-                        risk_times: Sequence[float] | None = None, min_cell: int = 0):
+                        risk_times: Sequence[float] | None = None, min_cell: int = 0,
+                        lang: str = "nl"):
     """Step curves per group (``curves``: group, time, ``value``), optional bands and at-risk.
 
     ``bands``: group, time, lower, upper (bootstrap pointwise interval). ``risk``: group,
@@ -77,8 +84,8 @@ def adjusted_curve_plot(curves: pd.DataFrame, risk: pd.DataFrame | None = None,
             ax.fill_between(b["time"], b["lower"], b["upper"], step="post", color=f"C{k}",
                             alpha=0.2, lw=0)
     ax.set_ylim(0, 1)
-    ax.set_xlabel("days since start of the intervention")
-    ax.set_ylabel(ylabel)
+    ax.set_xlabel(msg("effects.days_since_start", lang))
+    ax.set_ylabel(ylabel if ylabel is not None else msg("effects.still_home", lang))
     ax.legend(frameon=False)
     if risk is not None:
         times = sorted(risk["time"].unique()) if risk_times is None else list(risk_times)
@@ -88,7 +95,7 @@ def adjusted_curve_plot(curves: pd.DataFrame, risk: pd.DataFrame | None = None,
             r = r.set_index("time").reindex(times)
             shown = [f"{v:.0f}" if v >= min_cell else f"<{min_cell}" for v in r["n_risk"]]
             lines.append(f"{g}: " + "  ".join(shown))
-        ax.text(0, -0.22, "at risk (episodes, unweighted): " + " | ".join(lines),
+        ax.text(0, -0.22, msg("effects.at_risk", lang) + " | ".join(lines),
                 transform=ax.transAxes, fontsize=8, va="top")
     ax.figure.tight_layout()
     return ax.figure

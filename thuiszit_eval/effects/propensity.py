@@ -274,14 +274,15 @@ class PropensityModel:
         return (f"PropensityModel(covariates={self.covariates}, formula={self.formula!r}, "
                 f"trim={self.trim}, truncate={self.truncate}{', fitted' if fitted else ''})")
 
-    def love_plot(self, ax=None, threshold: float = 0.1):
+    def love_plot(self, ax=None, threshold: float = 0.1, lang: str = "nl"):
         """Dot plot of |SMD| per covariate before and after weighting."""
         from .plots import love_plot
 
-        return love_plot(self.balance_table(), ax=ax, threshold=threshold)
+        return love_plot(self.balance_table(), ax=ax, threshold=threshold, lang=lang)
 
-    def overlap_plot(self, ax=None, labels: tuple[str, str] = ("treated", "control")):
+    def overlap_plot(self, ax=None, labels: tuple[str, str] | None = None, lang: str = "nl"):
         """Histograms of the propensity score per group (overlap / positivity check)."""
         from .plots import overlap_plot
 
-        return overlap_plot(self.scores_.to_numpy(), self.treated_, ax=ax, labels=labels)
+        return overlap_plot(self.scores_.to_numpy(), self.treated_, ax=ax, labels=labels,
+                            lang=lang)
