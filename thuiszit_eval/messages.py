@@ -68,6 +68,161 @@ MESSAGES: dict[str, dict[str, str]] = {
         "samenwerkingsverband; see chapter 04): above 1 = faster return than without it.",
     },
     "not_available": {"nl": "niet beschikbaar", "en": "not available"},
+    "validation.rule.missing_file": {
+        "nl": "een verplichte tabel heeft geen bestand in de map",
+        "en": "a required table has no file in the folder",
+    },
+    "validation.rule.empty_file": {
+        "nl": "het bestand heeft geen rijen (een waarschuwing bij optionele tabellen)",
+        "en": "the file has no rows (a warning for optional tables)",
+    },
+    "validation.rule.missing_column": {
+        "nl": "een verplichte kolom ontbreekt: elke rij van de tabel wordt afgewezen",
+        "en": "a required column is absent: every row of the table is rejected",
+    },
+    "validation.rule.unknown_column": {
+        "nl": (
+            "een kolom die niet in het schema staat en niet als extra veld in datapackage.json "
+            "is opgegeven; hij wordt genegeerd"
+        ),
+        "en": (
+            "a column that is neither in the schema nor declared as extra field in "
+            "datapackage.json; it is ignored"
+        ),
+    },
+    "validation.rule.malformed_row": {
+        "nl": "de rij heeft een ander aantal velden dan de kopregel",
+        "en": "the row has a different number of fields than the header",
+    },
+    "validation.rule.direct_identifier": {
+        "nl": (
+            "een kolom bevat BSN's, namen of contactgegevens: de hele tabel wordt geweigerd tot"
+            " hij gepseudonimiseerd is"
+        ),
+        "en": (
+            "a column holds BSNs, names or contact details: the whole table is refused until it"
+            " is pseudonymised"
+        ),
+    },
+    "validation.rule.required": {
+        "nl": "een verplicht veld is leeg",
+        "en": "a required field is empty",
+    },
+    "validation.rule.invalid_date": {
+        "nl": "geen datum, of een datum die niet bestaat (31-02)",
+        "en": "not a date, or a date that does not exist (31-02)",
+    },
+    "validation.rule.invalid_yearmonth": {
+        "nl": "geen maand JJJJ-MM",
+        "en": "not a month YYYY-MM",
+    },
+    "validation.rule.invalid_integer": {
+        "nl": "geen geheel getal",
+        "en": "not a whole number",
+    },
+    "validation.rule.invalid_number": {
+        "nl": "geen getal",
+        "en": "not a number",
+    },
+    "validation.rule.invalid_boolean": {
+        "nl": "geen waar/onwaar",
+        "en": "not true/false",
+    },
+    "validation.rule.unknown_code": {
+        "nl": (
+            "een code die niet in de codelijst staat (de dichtstbijzijnde geldige code wordt "
+            "voorgesteld)"
+        ),
+        "en": "a code not in the code list (the nearest valid code is suggested)",
+    },
+    "validation.rule.pattern": {
+        "nl": "een id of code in de verkeerde vorm",
+        "en": "an id or code in the wrong format",
+    },
+    "validation.rule.out_of_range": {
+        "nl": "een getal buiten het toegestane bereik",
+        "en": "a number outside its allowed range",
+    },
+    "validation.rule.implausible_date": {
+        "nl": "een datum vóór {year} (bijv. Excels 1900)",
+        "en": "a date before {year} (e.g. Excel's 1900)",
+    },
+    "validation.rule.after_follow_up_end": {
+        "nl": "een datum na het einde van de follow-up van het cohort",
+        "en": "a date after the cohort's follow-up end",
+    },
+    "validation.rule.duplicate_id": {
+        "nl": "de sleutel is al gebruikt door een eerdere rij (die blijft behouden)",
+        "en": "the key was already used by an earlier row (that one is kept)",
+    },
+    "validation.rule.end_before_start": {
+        "nl": "een einddatum vóór de startdatum",
+        "en": "an end date before the start date",
+    },
+    "validation.rule.end_reason_without_end_date": {
+        "nl": "een reden van beëindiging maar geen einddatum",
+        "en": "an end reason but no end date",
+    },
+    "validation.rule.end_date_without_reason": {
+        "nl": "een einddatum zonder reden van beëindiging; gelezen als 'onbekend'",
+        "en": "an end date without end reason; read as 'unknown'",
+    },
+    "validation.rule.reported_before_start": {
+        "nl": "gemeld bij leerplicht vóór het begin van het verzuim",
+        "en": "reported to leerplicht before the absence started",
+    },
+    "validation.rule.overlapping_episode": {
+        "nl": (
+            "begint voordat een eerdere episode van dezelfde leerling eindigde (de latere "
+            "episode wordt afgewezen)"
+        ),
+        "en": (
+            "starts before an earlier episode of the same pupil ended (the later episode is "
+            "rejected)"
+        ),
+    },
+    "validation.rule.age_out_of_range": {
+        "nl": "leeftijd bij begin van het verzuim buiten 4-23 jaar",
+        "en": "age at absence start outside 4-23 years",
+    },
+    "validation.rule.unknown_pupil": {
+        "nl": "verwijst naar een leerling die niet bij de geaccepteerde leerlingen hoort",
+        "en": "refers to a pupil that is not among the accepted pupils",
+    },
+    "validation.rule.unknown_episode": {
+        "nl": "verwijst naar een episode die niet bij de geaccepteerde episodes hoort",
+        "en": "refers to an episode that is not among the accepted episodes",
+    },
+    "validation.rule.episode_of_other_pupil": {
+        "nl": "gekoppeld aan een episode van een andere leerling",
+        "en": "linked to an episode of another pupil",
+    },
+    "validation.rule.start_before_referral": {
+        "nl": "een interventie die start vóór haar aanmelding",
+        "en": "an intervention starting before its referral",
+    },
+    "validation.rule.outside_episode": {
+        "nl": (
+            "een interventie buiten haar episode, meer dan de tolerantie "
+            "(intervention_tolerance_days)"
+        ),
+        "en": (
+            "an intervention outside its episode by more than the tolerance "
+            "(intervention_tolerance_days)"
+        ),
+    },
+    "validation.rule.attended_above_scheduled": {
+        "nl": "meer dagdelen aanwezig dan ingeroosterd",
+        "en": "more dayparts attended than scheduled",
+    },
+    "validation.rule.not_monday": {
+        "nl": "week_start is geen maandag",
+        "en": "week_start is not a Monday",
+    },
+    "validation.rule.weekend_date": {
+        "nl": "een niet-schooldag in het weekend (weekenden tellen nooit mee)",
+        "en": "a non-school day on a weekend (weekends never count)",
+    },
     "effects.unweighted": {"nl": "ongewogen", "en": "unweighted"},
     "effects.weighted": {"nl": "IPT-gewogen", "en": "IPT-weighted"},
     "effects.abs_smd": {"nl": "|gestandaardiseerd verschil|",

@@ -28,46 +28,50 @@ import numpy as np
 import pandas as pd
 
 from . import schema as S
+from .messages import t as msg
 from .reading import RawTable
 
-#: rule → (severity, what it means). ``reject`` removes the row; ``warn`` keeps it.
+
+def _rule_text(rule: str, lang: str = "en") -> str:
+    """What a rule means, from the message catalogue (Dutch and English)."""
+    return msg(f"validation.rule.{rule}", lang, year=S.EARLIEST_YEAR)
+
+
+#: rule → (severity, what it means in English). ``reject`` removes the row; ``warn`` keeps
+#: it. The Dutch text: ``_rule_text(rule, "nl")``; ``ValidationReport.by_rule(lang=...)``.
 RULES: dict[str, tuple[str, str]] = {
-    "missing_file": ("reject", "a required table has no file in the folder"),
-    "empty_file": ("reject", "the file has no rows (a warning for optional tables)"),
-    "missing_column": ("reject", "a required column is absent: every row of the table is rejected"),
-    "unknown_column": ("warn", "a column that is neither in the schema nor declared as extra "
-                       "field in datapackage.json; it is ignored"),
-    "malformed_row": ("reject", "the row has a different number of fields than the header"),
-    "direct_identifier": ("reject", "a column holds BSNs, names or contact details: the whole "
-                          "table is refused until it is pseudonymised"),
-    "required": ("reject", "a required field is empty"),
-    "invalid_date": ("reject", "not a date, or a date that does not exist (31-02)"),
-    "invalid_yearmonth": ("reject", "not a month YYYY-MM"),
-    "invalid_integer": ("reject", "not a whole number"),
-    "invalid_number": ("reject", "not a number"),
-    "invalid_boolean": ("reject", "not true/false"),
-    "unknown_code": ("reject", "a code not in the code list (the nearest valid code is suggested)"),
-    "pattern": ("reject", "an id or code in the wrong format"),
-    "out_of_range": ("reject", "a number outside its allowed range"),
-    "implausible_date": ("reject", f"a date before {S.EARLIEST_YEAR} (e.g. Excel's 1900)"),
-    "after_follow_up_end": ("reject", "a date after the cohort's follow-up end"),
-    "duplicate_id": ("reject", "the key was already used by an earlier row (that one is kept)"),
-    "end_before_start": ("reject", "an end date before the start date"),
-    "end_reason_without_end_date": ("reject", "an end reason but no end date"),
-    "end_date_without_reason": ("warn", "an end date without end reason; read as 'unknown'"),
-    "reported_before_start": ("warn", "reported to leerplicht before the absence started"),
-    "overlapping_episode": ("reject", "starts before an earlier episode of the same pupil ended "
-                            "(the later episode is rejected)"),
-    "age_out_of_range": ("reject", "age at absence start outside 4-23 years"),
-    "unknown_pupil": ("reject", "refers to a pupil that is not among the accepted pupils"),
-    "unknown_episode": ("reject", "refers to an episode that is not among the accepted episodes"),
-    "episode_of_other_pupil": ("reject", "linked to an episode of another pupil"),
-    "start_before_referral": ("reject", "an intervention starting before its referral"),
-    "outside_episode": ("reject", "an intervention outside its episode by more than the "
-                        "tolerance (intervention_tolerance_days)"),
-    "attended_above_scheduled": ("reject", "more dayparts attended than scheduled"),
-    "not_monday": ("warn", "week_start is not a Monday"),
-    "weekend_date": ("warn", "a non-school day on a weekend (weekends never count)"),
+    "missing_file": ("reject", _rule_text("missing_file")),
+    "empty_file": ("reject", _rule_text("empty_file")),
+    "missing_column": ("reject", _rule_text("missing_column")),
+    "unknown_column": ("warn", _rule_text("unknown_column")),
+    "malformed_row": ("reject", _rule_text("malformed_row")),
+    "direct_identifier": ("reject", _rule_text("direct_identifier")),
+    "required": ("reject", _rule_text("required")),
+    "invalid_date": ("reject", _rule_text("invalid_date")),
+    "invalid_yearmonth": ("reject", _rule_text("invalid_yearmonth")),
+    "invalid_integer": ("reject", _rule_text("invalid_integer")),
+    "invalid_number": ("reject", _rule_text("invalid_number")),
+    "invalid_boolean": ("reject", _rule_text("invalid_boolean")),
+    "unknown_code": ("reject", _rule_text("unknown_code")),
+    "pattern": ("reject", _rule_text("pattern")),
+    "out_of_range": ("reject", _rule_text("out_of_range")),
+    "implausible_date": ("reject", _rule_text("implausible_date")),
+    "after_follow_up_end": ("reject", _rule_text("after_follow_up_end")),
+    "duplicate_id": ("reject", _rule_text("duplicate_id")),
+    "end_before_start": ("reject", _rule_text("end_before_start")),
+    "end_reason_without_end_date": ("reject", _rule_text("end_reason_without_end_date")),
+    "end_date_without_reason": ("warn", _rule_text("end_date_without_reason")),
+    "reported_before_start": ("warn", _rule_text("reported_before_start")),
+    "overlapping_episode": ("reject", _rule_text("overlapping_episode")),
+    "age_out_of_range": ("reject", _rule_text("age_out_of_range")),
+    "unknown_pupil": ("reject", _rule_text("unknown_pupil")),
+    "unknown_episode": ("reject", _rule_text("unknown_episode")),
+    "episode_of_other_pupil": ("reject", _rule_text("episode_of_other_pupil")),
+    "start_before_referral": ("reject", _rule_text("start_before_referral")),
+    "outside_episode": ("reject", _rule_text("outside_episode")),
+    "attended_above_scheduled": ("reject", _rule_text("attended_above_scheduled")),
+    "not_monday": ("warn", _rule_text("not_monday")),
+    "weekend_date": ("warn", _rule_text("weekend_date")),
 }
 
 #: Default tolerance for interventions starting before or ending after their episode.
@@ -97,8 +101,9 @@ class ValidationReport:
         """True when no row was rejected (warnings allowed)."""
         return self.n_rejected == 0 and not (self.problems["severity"] == "reject").any()
 
-    def by_rule(self) -> pd.DataFrame:
-        """Per table and rule: severity, what happens to the row, rows affected, meaning."""
+    def by_rule(self, lang: str = "en") -> pd.DataFrame:
+        """Per table and rule: severity, what happens to the row, rows affected, meaning
+        (the meaning in English or Dutch, ``lang``)."""
         p = self.problems
         if p.empty:
             return pd.DataFrame(
@@ -111,7 +116,7 @@ class ValidationReport:
             .reset_index()
         )
         g["action"] = g["severity"].map({"reject": "row rejected", "warn": "row kept"})
-        g["description"] = g["rule"].map(lambda r: RULES.get(r, ("", ""))[1])
+        g["description"] = g["rule"].map(lambda r: _rule_text(r, lang) if r in RULES else "")
         return g[["table", "rule", "severity", "action", "rows", "description"]]
 
     def flow(self) -> pd.DataFrame:
