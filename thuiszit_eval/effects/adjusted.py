@@ -83,6 +83,9 @@ __all__ = [
     "effect_numbers",
     "group_labels",
     "point_treatment_data",
+    "text_count",
+    "text_number",
+    "truncation_numbers",
     "weighted_aalen_johansen",
     "weighted_km",
 ]
@@ -605,4 +608,54 @@ def effect_numbers(iptw: IPTWSurvival, std: StandardisedSurvival | None = None,
     hr = iptw.cox_.set_index("term").loc["treated"]
     out.update(hr=fmt(hr["hr"], 2), hr_lower=fmt(hr["hr_lower"], 2),
                hr_upper=fmt(hr["hr_upper"], 2))
+    return out
+
+
+def text_number(x: float, lang: str = "nl", digits: int = 2) -> str:
+    """A number for the text, as a reader of ``lang`` writes it (``digits`` decimals).
+
+    Example
+    -------
+    >>> text_number(1234.567, "nl"), text_number(1234.567, "en"), text_number(0.5, "en", 0)
+    ('1.234,57', '1,234.57', '0')
+    """
+    from ..narrative import number
+
+    return number(x, lang, digits)
+
+
+def text_count(n: int, lang: str = "nl", min_cell: int = 10) -> str:
+    """A count for the text; below ``min_cell`` it is suppressed (``<min_cell``), as in the tables.
+
+    Example
+    -------
+    >>> text_count(1234, "nl"), text_count(1234, "en"), text_count(7, "en", min_cell=10)
+    ('1.234', '1,234', '<10')
+    """
+    return text_number(n, lang, 0) if n >= min_cell else f"<{min_cell}"
+
+
+def truncation_numbers(cap: dict[str, float], lang: str = "nl", min_cell: int = 10
+                       ) -> dict[str, str]:
+    """The numbers the sentences about the weight cap need, formatted for ``lang``.
+
+    ``cap`` is :meth:`PropensityModel.truncation_summary`: balance (``smd_*``, 2 decimals),
+    the percentiles of the cap (``p_lo``/``p_hi``, whole numbers), the counts ``n_truncated``
+    and ``n`` (suppressed below ``min_cell``), the caps (``cap_lo``/``cap_hi``, 2 decimals)
+    and the largest uncapped weight (``max_w_uncapped``, 1 decimal).
+
+    Example
+    -------
+    >>> cap = {"smd_before": 0.31, "smd_after": 0.021, "smd_after_uncapped": 0.015,
+    ...        "p_lo": 1, "p_hi": 99, "n_truncated": 8, "n": 1500, "cap_lo": 1.05,
+    ...        "cap_hi": 9.876, "max_w_uncapped": 41.26}
+    >>> out = truncation_numbers(cap, "nl", min_cell=10)
+    >>> out["smd_after"], out["p_hi"], out["n_truncated"], out["n"], out["max_w_uncapped"]
+    ('0,02', '99', '<10', '1.500', '41,3')
+    """
+    two = ("smd_before", "smd_after", "smd_after_uncapped", "cap_lo", "cap_hi")
+    out = {k: text_number(cap[k], lang) for k in two}
+    out.update({k: text_number(cap[k], lang, 0) for k in ("p_lo", "p_hi")})
+    out.update({k: text_count(cap[k], lang, min_cell) for k in ("n_truncated", "n")})
+    out["max_w_uncapped"] = text_number(cap["max_w_uncapped"], lang, 1)
     return out
