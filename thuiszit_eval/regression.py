@@ -83,6 +83,7 @@ __all__ = [
     "add_derived_covariates",
     "competing_risks_summary",
     "compare_models",
+    "compare_reading",
     "design_matrix",
     "display_competing",
     "display_hazard_ratios",
@@ -91,7 +92,9 @@ __all__ = [
     "hr_differences",
     "model_label",
     "ph_check",
+    "ph_terms_text",
     "truth_hazard_ratios",
+    "truth_reading",
 ]
 
 #: Baseline covariates of the Cox models (those absent from a cohort are skipped).
@@ -812,3 +815,91 @@ def hr_differences(summary: CompetingRisksSummary, close: float = 0.05) -> pd.Da
     out["close"] = (out["fg_hr"] - out["cs_hr"]).abs() < close
     order = out["log_ratio"].abs().sort_values(ascending=False, kind="stable").index
     return out.loc[order].reset_index(drop=True)
+
+
+def _intervention_estimates(models: pd.DataFrame) -> pd.DataFrame:
+    """Intervention rows of :func:`fit_cox_models`, one row per term, columns
+    (``hr``/``hr_lower``/``hr_upper``, model); terms missing in a model are dropped."""
+    iv = models[models["kind"] == "intervention"]
+    return iv.pivot(index="term", columns="model",
+                    values=["hr", "hr_lower", "hr_upper"]).dropna()
+
+
+def compare_reading(models: pd.DataFrame) -> dict[str, int]:
+    """The counts the sentence comparing the two intervention models needs.
+
+    ``n_iv``: interventions estimated in both models; ``n_lower``: of those, how many have
+    a lower "ever received" HR than the time-varying one; ``n_harm`` / ``n_harm_tv``: how
+    many have an upper confidence limit below 1 in the "ever received" / time-varying model.
+
+    Example
+    -------
+    >>> rows = [("a", "time-varying", 1.5, 1.2, 1.9), ("a", "ever received", 0.7, 0.5, 0.9),
+    ...         ("b", "time-varying", 0.8, 0.6, 0.95), ("b", "ever received", 0.9, 0.7, 1.1)]
+    >>> models = pd.DataFrame(rows, columns=["term", "model", "hr", "hr_lower", "hr_upper"])
+    >>> compare_reading(models.assign(kind="intervention"))
+    {'n_iv': 2, 'n_lower': 1, 'n_harm': 1, 'n_harm_tv': 1}
+    """
+    est = _intervention_estimates(models)
+    hr, upper = est["hr"], est["hr_upper"]
+    return {"n_iv": len(est),
+            "n_lower": int((hr["ever received"] < hr["time-varying"]).sum()),
+            "n_harm": int((upper["ever received"] < 1).sum()),
+            "n_harm_tv": int((upper["time-varying"] < 1).sum())}
+
+
+def truth_reading(models: pd.DataFrame, truth: Mapping[str, float], lang: str = "en"
+                  ) -> tuple[dict[str, object], str]:
+    """The numbers the sentence comparing the models with the true HRs needs, and the missed terms.
+
+    Only interventions estimated in both models and present in ``truth`` count. Returns
+    ``(numbers, missed)``: ``numbers`` has ``n_truth``, ``n_tv_cover`` / ``n_ever_cover``
+    (intervals of the time-varying / "ever received" model covering the true HR), ``top``
+    (label of the intervention with the largest true HR), ``top_true`` and ``top_tv`` /
+    ``top_ever`` (HR with interval, formatted for ``lang``); ``missed`` lists the labels
+    (in italics) whose time-varying interval misses the truth, "" when none does.
+
+    Example
+    -------
+    >>> rows = [("a", "time-varying", 1.5, 1.2, 1.9), ("a", "ever received", 0.7, 0.5, 0.9),
+    ...         ("b", "time-varying", 0.8, 0.6, 0.95), ("b", "ever received", 0.9, 0.7, 1.1)]
+    >>> models = pd.DataFrame(rows, columns=["term", "model", "hr", "hr_lower", "hr_upper"])
+    >>> models = models.assign(kind="intervention", label=models["term"].str.upper())
+    >>> numbers, missed = truth_reading(models, {"a": 1.6, "b": 1.0}, "nl")
+    >>> numbers["n_tv_cover"], numbers["n_ever_cover"], numbers["top"], numbers["top_tv"]
+    (1, 1, 'A', '1,50 (1,20–1,90)')
+    >>> missed
+    '*B*'
+    """
+    est = _intervention_estimates(models)
+    label = models.drop_duplicates("term").set_index("term")["label"]
+
+    def ci(term: str, m: str) -> str:
+        hr, lo, hi = (number(est.loc[term, (c, m)], lang, 2)
+                      for c in ("hr", "hr_lower", "hr_upper"))
+        return f"{hr} ({lo}–{hi})"
+
+    def covers(term: str, m: str) -> bool:
+        return bool(est.loc[term, ("hr_lower", m)] <= truth[term] <= est.loc[term, ("hr_upper", m)])
+
+    terms = [x for x in est.index if x in truth]
+    top = max(terms, key=lambda x: truth[x])
+    numbers = {"n_truth": len(terms),
+               "n_tv_cover": sum(covers(x, "time-varying") for x in terms),
+               "n_ever_cover": sum(covers(x, "ever received") for x in terms),
+               "top": label[top], "top_true": number(truth[top], lang, 2),
+               "top_tv": ci(top, "time-varying"), "top_ever": ci(top, "ever received")}
+    missed = ", ".join(f"*{label[x]}*" for x in terms if not covers(x, "time-varying"))
+    return numbers, missed
+
+
+def ph_terms_text(rows: pd.DataFrame, lang: str = "en") -> str:
+    """Terms of :func:`ph_check` for the text: label in italics with its p-value.
+
+    Example
+    -------
+    >>> rows = pd.DataFrame({"label": ["girl", "age"], "p": [0.0123, 0.04]})
+    >>> ph_terms_text(rows, "nl")
+    '*girl* (p = 0,012), *age* (p = 0,040)'
+    """
+    return ", ".join(f"*{r.label}* (p = {number(r.p, lang, 3)})" for r in rows.itertuples())
