@@ -480,7 +480,8 @@ class IPTWSurvival(_AdjustedBase):
         return out
 
     def plot(self, ax=None, bands: bool = True,
-             risk_times: Sequence[float] = (0, 28, 91, 182), min_cell: int = 0):
+             risk_times: Sequence[float] = (0, 28, 91, 182), min_cell: int = 0,
+             lang: str = "nl"):
         """Adjusted curves (share still at home), bootstrap bands if run, real at-risk.
 
         At-risk numbers below ``min_cell`` are printed as ``<min_cell``.
@@ -490,7 +491,7 @@ class IPTWSurvival(_AdjustedBase):
         b = self.curve_bands() if bands and hasattr(self, "boot_table_") else None
         cur = self.curves_[self.curves_["time"] <= max(self.taus)]
         return adjusted_curve_plot(cur, self.risk_table(risk_times), bands=b, ax=ax,
-                                   min_cell=min_cell)
+                                   min_cell=min_cell, lang=lang)
 
 
 def comparison_table(*fits: _AdjustedBase, interval: str = "pct",
