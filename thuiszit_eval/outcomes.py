@@ -394,6 +394,17 @@ def _attendance_events(cohort: Cohort, ep: pd.DataFrame, d: OutcomeDefinition,
 
 
 # --------------------------------------------------------------------------- public API
+
+def _horizon_date(origin: pd.Series, d: OutcomeDefinition, holidays) -> np.ndarray:
+    """The date the horizon is reached from each origin, on the definition's time scale."""
+    o = origin.to_numpy().astype("datetime64[D]")
+    days = int(np.floor(d.horizon_days))
+    if d.time_scale == "calendar":
+        at = o + np.timedelta64(days, "D")
+    else:
+        at = np.busday_offset(o, days, roll="forward", holidays=holidays)
+    return pd.to_datetime(at).to_numpy()
+
 def survival_table(cohort: Cohort, definition: OutcomeDefinition | None = None,
                    group: str | None = None) -> SurvivalTable:
     """One row per episode: duration from the origin, event code, group, covariates.
@@ -494,13 +505,7 @@ def survival_table(cohort: Cohort, definition: OutcomeDefinition | None = None,
         code = np.where(over, 0, code)
         stop = pd.Series(pd.to_datetime(stop).to_numpy(), index=ep.index)
         if over.any():
-            o = ep["origin_date"][over].to_numpy().astype("datetime64[D]")
-            if d.time_scale == "calendar":
-                at = o + np.timedelta64(int(np.floor(d.horizon_days)), "D")
-            else:
-                at = np.busday_offset(o, int(np.floor(d.horizon_days)), roll="forward",
-                                      holidays=holidays)
-            stop[over] = pd.to_datetime(at).to_numpy()
+            stop[over] = _horizon_date(ep["origin_date"][over], d, holidays)
     labels = d.labels
     out = pd.DataFrame({
         "episode_id": ep["episode_id"].to_numpy(),
@@ -717,13 +722,7 @@ def relapse_table(cohort: Cohort, definition: OutcomeDefinition | None = None,
     if d.horizon_days is not None:
         over = dur > d.horizon_days
         if over.any():
-            o = ep["origin_date"][over].to_numpy().astype("datetime64[D]")
-            if d.time_scale == "calendar":
-                at = o + np.timedelta64(int(np.floor(d.horizon_days)), "D")
-            else:
-                at = np.busday_offset(o, int(np.floor(d.horizon_days)), roll="forward",
-                                      holidays=holidays)
-            stop[over] = pd.to_datetime(at).to_numpy()
+            stop[over] = _horizon_date(ep["origin_date"][over], d, holidays)
         dur = np.where(over, float(d.horizon_days), dur)
         event = np.where(over, 0, event)
     ep = ep.reset_index(drop=True)
