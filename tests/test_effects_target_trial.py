@@ -127,6 +127,10 @@ def test_bootstrap_is_deterministic(small):
     assert not r1.bootstrap.equals(r3.bootstrap)
     assert r1.rmst["se_method"].str.startswith("bootstrap").all()
     assert r1.bootstrap.std().gt(0).all()
+    # the hazard ratio gets its interval from the same replicates
+    assert list(r1.bootstrap.columns) == ["difference_91", "difference_182", "log_hr"]
+    assert r1.hazard_ratio["se_log"] == pytest.approx(r1.bootstrap["log_hr"].std())
+    assert r1.hazard_ratio["se_method"].startswith("bootstrap")
 
 
 # ---------------------------------------------------------------- against the truth
@@ -141,6 +145,11 @@ def test_ccw_recovers_target_trial_truth(large):
         assert tab.loc[tau, "lower"] <= truth[str(tau)]["difference"] <= tab.loc[tau, "upper"]
         assert tab.loc[tau, "rmst_A"] == pytest.approx(
             truth[str(tau)]["strategy_A_start_within_28d"], abs=2.0)
+    # the marginal HR up to day 182 (Cox of the arm on the weighted clones)
+    true_hr = sim.truth["target_trial"]["hazard_ratio"]["182"]["hazard_ratio"]
+    hr = res.hazard_ratio
+    assert hr["lower"] <= true_hr <= hr["upper"]
+    assert abs(np.log(hr["hr"]) - np.log(true_hr)) < 2.5 * hr["se_log"]
     # the naive contrast points the wrong way; the landmark analysis runs and adjusts
     naive = naive_analysis(el)
     assert naive.difference(91) > 10 and naive.hazard_ratio["hr"] < 1
@@ -164,3 +173,11 @@ def test_fast_simulation_study_shows_naive_bias():
     assert abs(tab.loc[("ccw", "rmst_diff_91"), "bias"]) < 3
     assert tab.loc[("naive", "rmst_diff_91"), "bias"] > 10
     assert tab.loc[("naive", "rmst_diff_91"), "coverage_95"] == 0
+    # hazard ratios: CCW's against its marginal truth, the naive one far off (wrong sign)
+    truth = mod.truth_values()
+    assert tab.loc[("ccw", "log_hr"), "truth"] == pytest.approx(truth["log_hr"])
+    assert 1.1 < np.exp(truth["log_hr"]) < 1.3
+    assert abs(tab.loc[("ccw", "log_hr"), "bias"]) < 0.2
+    assert tab.loc[("naive", "log_hr"), "bias"] < -0.4
+    assert ("naive", "log_hr_structural") in tab.index
+    assert ("ccw", "log_hr_structural") not in tab.index

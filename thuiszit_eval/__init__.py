@@ -5,4 +5,4 @@ The package follows one direction of data flow: a cohort folder is loaded and va
 analysed with survival estimators whose results are tidy DataFrames.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

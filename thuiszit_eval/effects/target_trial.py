@@ -63,6 +63,7 @@ from tqdm.auto import tqdm
 
 from .. import messages
 from ..simulate import FOLLOW_UP_END, episode_covariates
+from .marginal_hr import marginal_hazard_ratio
 
 __all__ = [
     "TargetTrial",
@@ -591,7 +592,8 @@ class EffectResult:
         curves: per arm and day: ``arm``, ``day``, ``survival`` (still home),
             ``cumulative_return``, ``n_at_risk`` (real, unweighted clones/pupils),
             ``n_events``.
-        hazard_ratio: ``hr``, ``lower``, ``upper``, ``se_log`` (or None).
+        hazard_ratio: ``hr``, ``lower``, ``upper``, ``se_log`` (or None); for CCW also
+            ``follow_up_days`` (the marginal HR's horizon) and ``se_method``.
         weights: summary of the weights per arm (or None).
         n_episodes, n_pupils: eligible episodes and pupils in the analysis.
         bootstrap: replicate estimates (or None).
@@ -625,7 +627,9 @@ class EffectResult:
                  "under A):", tab.to_string(index=False)]
         if self.hazard_ratio is not None:
             h = self.hazard_ratio
-            parts.append(f"Hazard ratio of return A vs B: {h['hr']:.2f} "
+            upto = (f", marginal, up to day {int(h['follow_up_days'])}"
+                    if "follow_up_days" in h else "")
+            parts.append(f"Hazard ratio of return A vs B{upto}: {h['hr']:.2f} "
                          f"(95% CI {h['lower']:.2f}-{h['upper']:.2f})")
         parts += [f"Note: {n}" for n in self.notes]
         return "\n".join(parts)
@@ -743,7 +747,9 @@ def _ccw_core(a: _Arrays, o: _CCWOptions, full: bool) -> dict[str, Any]:
     wa, wb = _truncate(wa, ra, o.truncate), _truncate(wb, rb, o.truncate)
     res_a = _wkm(ra, event, wa, o.taus, influence=full)
     res_b = _wkm(rb, event, wb, o.taus, influence=full)
-    out = {"A": res_a, "B": res_b}
+    # the marginal HR: weighted Cox of the arm on the clones, up to the largest tau
+    hr = marginal_hazard_ratio(ra, rb, event, wa, wb, a.cluster if full else None)
+    out = {"A": res_a, "B": res_b, "hr": hr}
     if full:
         out["weights"] = {"A": (wa, ra), "B": (wb, rb)}
     return out
@@ -768,8 +774,9 @@ def _boot_chunk(a: _Arrays, o: _CCWOptions, seeds: list[np.random.SeedSequence],
 
 
 def _ccw_point(a: _Arrays, o: _CCWOptions) -> np.ndarray:
+    """RMST differences at each tau, then the log hazard ratio (one bootstrap replicate)."""
     r = _ccw_core(a, o, full=False)
-    return r["A"]["rmst"] - r["B"]["rmst"]
+    return np.append(r["A"]["rmst"] - r["B"]["rmst"], r["hr"]["beta"])
 
 
 def _bootstrap(a: _Arrays, o: _CCWOptions, fn: Any, n_boot: int, seed: int, n_jobs: int,
@@ -844,10 +851,13 @@ def clone_censor_weight(
     phi = r["A"]["if"] - r["B"]["if"]
     se = _cluster_se(phi, a.cluster)
     boot = None
+    k = len(protocol.taus)
     if n_boot > 0:
         boot = _bootstrap(a, o, _ccw_point, n_boot, seed, n_jobs, progress,
                           "CCW bootstrap")
-    tab = _rmst_table(protocol.taus, r["A"]["rmst"], r["B"]["rmst"], se, boot)
+    tab = _rmst_table(protocol.taus, r["A"]["rmst"], r["B"]["rmst"], se,
+                      None if boot is None else boot[:, :k])
+    hr = _hr_series(r["hr"], None if boot is None else boot[:, k], max(protocol.taus))
     curves = _curves({protocol.name_a: r["A"], protocol.name_b: r["B"]})
     notes = [
         "arm A clones not started by the end of the grace period are weighted by the "
@@ -855,14 +865,30 @@ def clone_censor_weight(
         "in the grace period",
         f"competing endings removed by IPC weights ({admin_censoring} administrative "
         "censoring)",
+        f"the hazard ratio is marginal: a weighted Cox model of the arm on the clones up "
+        f"to day {max(protocol.taus)}; hazards are not proportional (A starts early, B "
+        "may start later), so it averages the contrast over that follow-up",
     ]
     return EffectResult(
         method="clone-censor-weight", description=protocol.describe(), rmst=tab,
         curves=curves, n_episodes=len(el), n_pupils=int(el["pupil_id"].nunique()),
-        protocol=protocol, weights=_weights_summary(r["weights"]),
+        protocol=protocol, hazard_ratio=hr, weights=_weights_summary(r["weights"]),
         bootstrap=None if boot is None else pd.DataFrame(
-            boot, columns=[f"difference_{t}" for t in protocol.taus]),
+            boot, columns=[*(f"difference_{t}" for t in protocol.taus), "log_hr"]),
         notes=notes)
+
+
+def _hr_series(fit: dict[str, Any], boot: np.ndarray | None, horizon: int) -> pd.Series:
+    """The HR row of a result: robust (weights known) or bootstrap percentile interval."""
+    if boot is not None and len(boot) > 1:
+        lo, hi = np.exp(np.quantile(boot, [0.025, 0.975]))
+        se = float(boot.std(ddof=1))
+        how = f"bootstrap over pupils ({len(boot)} replicates, percentile CI)"
+    else:
+        lo, hi, se = fit["lower"], fit["upper"], fit["se_log"]
+        how = "robust (sandwich, clustered on pupils, weights known)"
+    return pd.Series({"hr": fit["hr"], "lower": float(lo), "upper": float(hi),
+                      "se_log": se, "follow_up_days": horizon, "se_method": how})
 
 
 # ----------------------------------------------------------------------------------------
