@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -73,6 +74,55 @@ def test_comparison_table_rows_and_columns(say):
     assert tab.loc["C", say.text("col_diff_to", tau=182)] == rd.fmt_days(-4.0, lang)
     assert tab.loc["N", say.text("col_ci_to", tau=91)] == say.text(
         "ci", lower=rd.fmt_days(18.0, lang), upper=rd.fmt_days(22.0, lang))
+    assert (tab[say.text("col_hr")] == "–").all()  # no hazard ratio given
+    analyses["ccw"].hazard_ratio = pd.Series({"hr": 1.1649, "lower": 1.1209, "upper": 1.2103})
+    tab = rd.comparison_table(analyses, say, lang, names)
+    assert tab.loc["C", say.text("col_hr")] == say.text(
+        "hr_ci", hr=rd.fmt_days(1.16, lang, 2), lower=rd.fmt_days(1.12, lang, 2),
+        upper=rd.fmt_days(1.21, lang, 2))
+    assert tab.loc["N", say.text("col_hr")] == "–"
+
+
+@pytest.mark.parametrize(("lower", "upper", "key"), [
+    (1.05, 1.3, "hr_faster"), (0.6, 0.95, "hr_slower"), (0.9, 1.2, "hr_unclear"),
+    (1.0, 1.2, "hr_unclear"),
+])
+def test_hr_verdict_key(lower, upper, key):
+    assert rd.hr_verdict_key(lower, upper) == key
+
+
+def test_hazard_ratio_reading(say):
+    lang = say.lang
+    assert rd.hazard_ratio_reading(None, say, 28, lang, True) is None
+    hr = pd.Series({"hr": 1.1649, "lower": 1.1209, "upper": 1.2103, "follow_up_days": 182})
+    shown = rd.hazard_ratio_reading(hr, say, 28, lang, True)
+    assert shown.data == say.text(
+        "hazard_ratio", tau=182, grace=28, hr=rd.fmt_days(1.1649, lang, 2),
+        lo=rd.fmt_days(1.1209, lang, 2), hi=rd.fmt_days(1.2103, lang, 2),
+        verdict=say.text("hr_faster"))
+    unclear = rd.hazard_ratio_reading(hr.replace({1.1209: 0.95}), say, 28, lang, True)
+    assert say.text("hr_unclear") in unclear.data
+    no_ci = rd.hazard_ratio_reading(hr, say, 28, lang, False)
+    assert rd.fmt_days(1.1649, lang, 2) in no_ci.data
+    assert rd.fmt_days(1.1209, lang, 2) not in no_ci.data  # no interval shown
+
+
+def test_truth_hr_reading(tmp_path, say):
+    lang = say.lang
+    hr = pd.Series({"hr": 1.16, "lower": 1.12, "upper": 1.21, "follow_up_days": 182})
+    assert rd.truth_hr_reading(tmp_path, True, hr, say, lang, True) is None  # no truth.json
+    truth = {"target_trial": {"hazard_ratio": {"182": {"hazard_ratio": 1.185}}}}
+    (tmp_path / "truth.json").write_text(json.dumps(truth))
+    assert rd.truth_hr_reading(tmp_path, False, hr, say, lang, True) is None  # own cohort
+    inside = rd.truth_hr_reading(tmp_path, True, hr, say, lang, True)
+    assert inside.data == say.text("truth_hr", tau="182", truth=rd.fmt_days(1.185, lang, 2),
+                                   inside=say.text("in"))
+    outside = rd.truth_hr_reading(tmp_path, True, hr.replace({1.21: 1.18}), say, lang, True)
+    assert say.text("out") in outside.data
+    no_ci = rd.truth_hr_reading(tmp_path, True, hr, say, lang, False)
+    assert no_ci.data == say.text("truth_hr_no_interval", tau="182",
+                                  truth=rd.fmt_days(1.185, lang, 2),
+                                  hr=rd.fmt_days(1.16, lang, 2))
 
 
 def test_compare_readings_warns_only_when_naive_is_off(say):
@@ -110,6 +160,13 @@ def test_simulation_study_summary_on_committed_results(say):
     # the numbers fill the narrative's sentences without a missing key
     say.text("study", **numbers["study"])
     say.text("study_reading", **numbers["reading"])
+    # the hazard-ratio sentence: true HR and the geometric mean estimates
+    hr = pd.read_csv(results / "sim_study_effects.csv").set_index(["method", "estimand"])
+    assert numbers["reading_hr"]["truth"] == rd.fmt_days(
+        np.exp(hr.loc[("ccw", "log_hr"), "truth"]), lang, 2)
+    assert numbers["reading_hr"]["naive_mean"] == rd.fmt_days(
+        np.exp(hr.loc[("naive", "log_hr"), "mean_estimate"]), lang, 2)
+    say.text("study_reading_hr", **numbers["reading_hr"])
 
 
 def test_simulation_study_summary_missing(tmp_path):

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from thuiszit_eval.messages import t
@@ -164,6 +165,50 @@ def ccw_figure(ccw: Any, say: Narrator, grace: int, lang: str):
     return fig
 
 
+def hr_verdict_key(lower: float, upper: float) -> str:
+    """What a hazard-ratio interval supports: faster, slower or no clear difference.
+
+    >>> hr_verdict_key(1.1, 1.3), hr_verdict_key(0.7, 0.9), hr_verdict_key(0.9, 1.2)
+    ('hr_faster', 'hr_slower', 'hr_unclear')
+    """
+    if lower > 1:
+        return "hr_faster"
+    if upper < 1:
+        return "hr_slower"
+    return "hr_unclear"
+
+
+def fmt_hr(hr: Mapping[str, float] | None, say: Narrator, lang: str) -> str:
+    """A hazard ratio with its interval for a table cell; a dash when there is none.
+
+    >>> fmt_hr(None, say, "nl")  # doctest: +SKIP
+    """
+    if hr is None:
+        return "–"
+    return say.text("hr_ci", hr=fmt_days(hr["hr"], lang, 2),
+                    lower=fmt_days(hr["lower"], lang, 2), upper=fmt_days(hr["upper"], lang, 2))
+
+
+def hazard_ratio_reading(hr: pd.Series | None, say: Narrator, grace: int, lang: str,
+                         with_interval: bool):
+    """The sentence on the emulation's marginal hazard ratio; ``None`` without one.
+
+    >>> hazard_ratio_reading(ccw.hazard_ratio, say, 28, "nl", True)  # doctest: +SKIP
+    """
+    if hr is None:
+        return None
+    tau = int(hr["follow_up_days"])
+
+    def f(x: float) -> str:
+        return fmt_days(x, lang, 2)
+
+    if not with_interval:
+        return say("hazard_ratio_no_interval", tau=tau, grace=grace, hr=f(hr["hr"]))
+    return say("hazard_ratio", tau=tau, grace=grace, hr=f(hr["hr"]), lo=f(hr["lower"]),
+               hi=f(hr["upper"]),
+               verdict=say.text(hr_verdict_key(hr["lower"], hr["upper"])))
+
+
 WEIGHT_STATS = ("mean", "min", "p50", "p99", "max")
 
 
@@ -190,9 +235,10 @@ def analysis_names(say: Narrator, grace: int) -> dict[str, str]:
 
 def comparison_table(analyses: Mapping[str, Any], say: Narrator, lang: str,
                      names: Mapping[str, str]) -> pd.DataFrame:
-    """One row per analysis: the difference and its interval at each tau.
+    """One row per analysis: the difference and its interval at each tau, and the HR.
 
-    Each analysis has an ``rmst`` frame with ``tau``, ``difference``, ``lower``, ``upper``.
+    Each analysis has an ``rmst`` frame with ``tau``, ``difference``, ``lower``, ``upper``
+    and a ``hazard_ratio`` (``hr``, ``lower``, ``upper``; or None).
 
     >>> comparison_table({"ccw": ccw}, say, "nl", {"ccw": "CCW"})  # doctest: +SKIP
     """
@@ -203,6 +249,7 @@ def comparison_table(analyses: Mapping[str, Any], say: Narrator, lang: str,
             row[say.text("col_diff_to", tau=r.tau)] = fmt_days(r.difference, lang)
             row[say.text("col_ci_to", tau=r.tau)] = say.text(
                 "ci", lower=fmt_days(r.lower, lang), upper=fmt_days(r.upper, lang))
+        row[say.text("col_hr")] = fmt_hr(getattr(result, "hazard_ratio", None), say, lang)
         rows[names[key]] = row
     comparison = pd.DataFrame.from_dict(rows, orient="index")
     comparison.index.name = say.text("col_analysis")
@@ -280,6 +327,14 @@ def simulation_study_summary(results: Path, taus: tuple[int, int], lang: str,
             naive_bias_hi=fmt_days(naive_bias.abs().max(), lang, 0),
             naive_cov=_ranges(s.loc["naive", "coverage_95"], lang)),
     }
+    hr = pd.read_csv(study_file).set_index(["method", "estimand"])
+    if {("ccw", "log_hr"), ("naive", "log_hr")} <= set(hr.index):
+        ccw, naive = hr.loc[("ccw", "log_hr")], hr.loc[("naive", "log_hr")]
+        numbers["reading_hr"] = dict(
+            truth=fmt_days(np.exp(ccw["truth"]), lang, 2),
+            ccw_mean=fmt_days(np.exp(ccw["mean_estimate"]), lang, 2),
+            ccw_cov=percent(ccw["coverage_95"], lang, 1),
+            naive_mean=fmt_days(np.exp(naive["mean_estimate"]), lang, 2))
     if say is None:
         return study.reset_index(drop=True), numbers
     names = dict(method_names or {})
@@ -311,6 +366,31 @@ def true_differences(folder: Path, simulated: bool,
     if not all(str(tau) in true_rmst for tau in taus):
         return None
     return true_rmst[str(taus[0])]["difference"], true_rmst[str(taus[1])]["difference"]
+
+
+def truth_hr_reading(folder: Path, simulated: bool, hr: pd.Series | None, say: Narrator,
+                     lang: str, with_interval: bool):
+    """The sentence comparing the emulation's HR with the true one; ``None`` if no truth.
+
+    >>> truth_hr_reading(folder, simulated, ccw.hazard_ratio, say, "nl", True)  # doctest: +SKIP
+    """
+    truth_file = Path(folder) / "truth.json"
+    if hr is None or not simulated or not truth_file.exists():
+        return None
+    tau = str(int(hr["follow_up_days"]))
+    true = json.loads(truth_file.read_text()).get("target_trial", {}).get(
+        "hazard_ratio", {}).get(tau)
+    if true is None:
+        return None
+    value = true["hazard_ratio"]
+
+    def f(x: float) -> str:
+        return fmt_days(x, lang, 2)
+
+    if with_interval:
+        inside = say.text("in" if hr["lower"] <= value <= hr["upper"] else "out")
+        return say("truth_hr", tau=tau, truth=f(value), inside=inside)
+    return say("truth_hr_no_interval", tau=tau, truth=f(value), hr=f(hr["hr"]))
 
 
 def truth_reading(folder: Path, simulated: bool, res: pd.DataFrame, taus: tuple[int, int],
