@@ -70,11 +70,18 @@ def ccw_long(el: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def paired_long(seed: int = 8, n: int = 300, horizon: int = 90) -> pd.DataFrame:
-    """Two complete worlds (A faster), integer days, cut at ``horizon``; weights 1."""
+def paired_times(seed: int = 8, n: int = 300) -> tuple[np.ndarray, np.ndarray]:
+    """Integer days to return in two complete worlds, A faster than B."""
     rng = np.random.default_rng(seed)
     t_a = np.ceil(rng.weibull(1.3, n) * 40).astype(int)
     t_b = np.ceil(rng.weibull(1.3, n) * 55).astype(int)
+    return t_a, t_b
+
+
+def paired_long(horizon: int = 90) -> pd.DataFrame:
+    """The paired worlds as clone-day rows, cut at ``horizon``; weights 1."""
+    t_a, t_b = paired_times()
+    n = len(t_a)
     parts = []
     for arm, t in ((1, t_a), (0, t_b)):
         obs = np.minimum(t, horizon)
@@ -147,9 +154,7 @@ def test_ccw_hazard_ratio_is_rs_fit_of_its_own_clones(r_ref: pd.DataFrame):
 
 
 def test_paired_truth_formula_equals_r_and_the_grid(r_ref: pd.DataFrame):
-    rng = np.random.default_rng(8)  # the draws of paired_long()
-    t_a = np.ceil(rng.weibull(1.3, 300) * 40).astype(int)
-    t_b = np.ceil(rng.weibull(1.3, 300) * 55).astype(int)
+    t_a, t_b = paired_times()  # the draws behind ds_paired
     fit = marginal_hazard_ratio_paired(t_a, t_b, 90)
     ref = r_ref.loc["paired"]
     assert fit["beta"] == pytest.approx(ref["coef"], rel=1e-9)

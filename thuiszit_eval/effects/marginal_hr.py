@@ -82,9 +82,20 @@ def cox_from_daily_totals(risk_a: np.ndarray, risk_b: np.ndarray, events_a: np.n
     return beta, float((e_all * p * (1 - p)).sum())
 
 
+def _breslow_terms(b_a: np.ndarray, b_b: np.ndarray, e_all: np.ndarray,
+                   beta: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per day: arm A's share of the risk set (zbar) and the Breslow hazard increment."""
+    denom = b_a * np.exp(beta) + b_b
+    ok = denom > 0
+    safe = np.where(ok, denom, 1)
+    p = np.where(ok, b_a * np.exp(beta) / safe, 0.0)
+    return p, np.where(ok, e_all / safe, 0.0)
+
+
 def marginal_hazard_ratio(risk_a: np.ndarray, risk_b: np.ndarray, event: np.ndarray,
                           w_a: np.ndarray | None = None, w_b: np.ndarray | None = None,
-                          cluster: np.ndarray | None = None) -> dict[str, Any]:
+                          cluster: np.ndarray | None = None,
+                          robust: bool = True) -> dict[str, Any]:
     """Weighted Cox hazard ratio of arm A vs arm B with a robust (sandwich) SE.
 
     Every row is one unit (an eligible episode) with a clone in each arm; column ``d-1``
@@ -96,6 +107,8 @@ def marginal_hazard_ratio(risk_a: np.ndarray, risk_b: np.ndarray, event: np.ndar
         w_a, w_b: (n, H) weights of the clones per day (None: 1).
         cluster: (n,) integer cluster codes (pupils) for the robust variance; None:
             every row its own cluster.
+        robust: compute the robust SE (False: only the estimate, e.g. in a bootstrap
+            replicate; ``se_log`` and the interval are NaN).
 
     Returns:
         ``beta`` (log HR), ``hr``, ``se_log`` (robust, clustered; the weights taken as
@@ -113,10 +126,10 @@ def marginal_hazard_ratio(risk_a: np.ndarray, risk_b: np.ndarray, event: np.ndar
     e_a, e_b = (wa * ev).sum(0), (wb * ev).sum(0)
     beta, info = cox_from_daily_totals(b_a, b_b, e_a, e_b)
     eb = np.exp(beta)
-    denom = b_a * eb + b_b
-    ok = denom > 0
-    p = np.where(ok, b_a * eb / np.where(ok, denom, 1), 0.0)
-    d_lambda = np.where(ok, (e_a + e_b) / np.where(ok, denom, 1), 0.0)  # Breslow increment
+    if not robust:
+        return {"beta": beta, "hr": float(eb), "se_log": np.nan, "lower": np.nan,
+                "upper": np.nan, "score_residuals": None, "information": info}
+    p, d_lambda = _breslow_terms(b_a, b_b, e_a + e_b, beta)
     # score residual of a clone: sum over its days of w * (dN - exp(beta z) dLambda) *
     # (z - zbar); z = 1 in arm A, 0 in arm B
     res_a = (wa * (ev - eb * d_lambda[None, :]) * (1 - p)[None, :]).sum(1)
@@ -167,10 +180,7 @@ def marginal_hazard_ratio_paired(time_a: np.ndarray, time_b: np.ndarray,
     e_a, e_b = events(ta, ev_a), events(tb, ev_b)
     beta, info = cox_from_daily_totals(b_a, b_b, e_a, e_b)
     eb = np.exp(beta)
-    denom = b_a * eb + b_b
-    ok = denom > 0
-    p = np.where(ok, b_a * eb / np.where(ok, denom, 1), 0.0)
-    d_lambda = np.where(ok, (e_a + e_b) / np.where(ok, denom, 1), 0.0)
+    p, d_lambda = _breslow_terms(b_a, b_b, e_a + e_b, beta)
     # score residuals from cumulative sums over days: sum_{d <= obs} dLambda_d (z - p_d)
     c1 = np.concatenate([[0.0], np.cumsum(d_lambda * (1 - p))])
     c0 = np.concatenate([[0.0], np.cumsum(d_lambda * -p)])

@@ -304,8 +304,8 @@ def simulation_study_summary(results: Path, taus: tuple[int, int], lang: str,
     if not (study_file.exists() and reps_file.exists()):
         return None
     tau1, tau2 = taus
-    study = pd.read_csv(study_file)
-    study = study[study["estimand"].isin([f"rmst_diff_{tau}" for tau in taus])]
+    every = pd.read_csv(study_file)
+    study = every[every["estimand"].isin([f"rmst_diff_{tau}" for tau in taus])]
     reps = pd.read_csv(reps_file)
     s = study.set_index(["method", "estimand"])
     naive_bias = s.loc["naive", "bias"]
@@ -327,7 +327,7 @@ def simulation_study_summary(results: Path, taus: tuple[int, int], lang: str,
             naive_bias_hi=fmt_days(naive_bias.abs().max(), lang, 0),
             naive_cov=_ranges(s.loc["naive", "coverage_95"], lang)),
     }
-    hr = pd.read_csv(study_file).set_index(["method", "estimand"])
+    hr = every.set_index(["method", "estimand"])
     if {("ccw", "log_hr"), ("naive", "log_hr")} <= set(hr.index):
         ccw, naive = hr.loc[("ccw", "log_hr")], hr.loc[("naive", "log_hr")]
         numbers["reading_hr"] = dict(
@@ -351,6 +351,14 @@ def simulation_study_summary(results: Path, taus: tuple[int, int], lang: str,
     return shown, numbers
 
 
+def _target_trial_truth(folder: Path, simulated: bool) -> dict[str, Any]:
+    """The ``target_trial`` part of a simulated cohort's truth.json ({} for an own cohort)."""
+    truth_file = Path(folder) / "truth.json"
+    if not (simulated and truth_file.exists()):
+        return {}
+    return json.loads(truth_file.read_text()).get("target_trial", {})
+
+
 def true_differences(folder: Path, simulated: bool,
                      taus: tuple[int, int]) -> tuple[float, float] | None:
     """The known true RMST differences at ``taus`` from a simulated cohort's truth.json.
@@ -360,9 +368,7 @@ def true_differences(folder: Path, simulated: bool,
     >>> true_differences(Path("nowhere"), True, (91, 182)) is None
     True
     """
-    truth_file = Path(folder) / "truth.json"
-    truth = json.loads(truth_file.read_text()) if simulated and truth_file.exists() else {}
-    true_rmst = truth.get("target_trial", {}).get("rmst", {})
+    true_rmst = _target_trial_truth(folder, simulated).get("rmst", {})
     if not all(str(tau) in true_rmst for tau in taus):
         return None
     return true_rmst[str(taus[0])]["difference"], true_rmst[str(taus[1])]["difference"]
@@ -374,12 +380,10 @@ def truth_hr_reading(folder: Path, simulated: bool, hr: pd.Series | None, say: N
 
     >>> truth_hr_reading(folder, simulated, ccw.hazard_ratio, say, "nl", True)  # doctest: +SKIP
     """
-    truth_file = Path(folder) / "truth.json"
-    if hr is None or not simulated or not truth_file.exists():
+    if hr is None:
         return None
     tau = str(int(hr["follow_up_days"]))
-    true = json.loads(truth_file.read_text()).get("target_trial", {}).get(
-        "hazard_ratio", {}).get(tau)
+    true = _target_trial_truth(folder, simulated).get("hazard_ratio", {}).get(tau)
     if true is None:
         return None
     value = true["hazard_ratio"]

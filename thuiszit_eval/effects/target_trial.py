@@ -748,7 +748,7 @@ def _ccw_core(a: _Arrays, o: _CCWOptions, full: bool) -> dict[str, Any]:
     res_a = _wkm(ra, event, wa, o.taus, influence=full)
     res_b = _wkm(rb, event, wb, o.taus, influence=full)
     # the marginal HR: weighted Cox of the arm on the clones, up to the largest tau
-    hr = marginal_hazard_ratio(ra, rb, event, wa, wb, a.cluster if full else None)
+    hr = marginal_hazard_ratio(ra, rb, event, wa, wb, a.cluster, robust=full)
     out = {"A": res_a, "B": res_b, "hr": hr}
     if full:
         out["weights"] = {"A": (wa, ra), "B": (wb, rb)}
