@@ -553,6 +553,57 @@ MESSAGES: dict[str, dict[str, str]] = {
     "describe.variable.living_situation": {"nl": "woonsituatie", "en": "living situation"},
     "describe.variable.episode_type": {"nl": "type episode", "en": "episode type"},
     "describe.variable.swv_id": {"nl": "samenwerkingsverband", "en": "samenwerkingsverband"},
+    # ---- what cannot be estimated (thuiszit_eval.estimability) ---------------------------
+    "estimable.events_per_term": {
+        "nl": "{what} kan niet worden geschat: het model heeft {n_terms} termen en vraagt "
+        "minstens {need} terugkeren ({per_term} per term); dit cohort heeft er {n_events}.",
+        "en": "{what} cannot be estimated: it has {n_terms} terms and needs at least {need} "
+        "returns ({per_term} per term); this cohort has {n_events}.",
+    },
+    "estimable.arms": {
+        "nl": "{what} kan niet worden geschat: elke vergeleken groep moet minstens {min_n} "
+        "episodes en {min_events} terugkeren hebben, en dat is in dit cohort niet zo.",
+        "en": "{what} cannot be estimated: each compared group needs at least {min_n} "
+        "episodes and {min_events} returns, and this cohort does not have them.",
+    },
+    "estimable.no_treatment": {
+        "nl": "{what} kan niet worden geschat: in dit cohort is {treatment} nooit gestart.",
+        "en": "{what} cannot be estimated: {treatment} never started in this cohort.",
+    },
+    "estimable.no_interventions": {
+        "nl": "{what} kan niet worden geschat: dit cohort heeft geen gestarte interventies.",
+        "en": "{what} cannot be estimated: this cohort has no started interventions.",
+    },
+    "estimable.se_region_few": {
+        "nl": "Een standaardfout geclusterd op samenwerkingsverband vraagt minstens 3 "
+        "samenwerkingsverbanden; dit cohort heeft er {g}.",
+        "en": "A standard error clustered on samenwerkingsverband needs at least 3 of them; "
+        "this cohort has {g}.",
+    },
+    "estimable.singular": {
+        "nl": "{what} kan niet worden geschat: de gegevens laten het model niet toe (een "
+        "groep zonder terugkeer of termen die elkaar volledig bepalen).",
+        "en": "{what} cannot be estimated: the data do not support the model (a group "
+        "without returns, or terms that determine each other).",
+    },
+    "estimable.what.cox": {"nl": "Het Cox-model", "en": "The Cox model"},
+    "estimable.what.iptw": {"nl": "De gewogen vergelijking (IPTW)",
+                            "en": "The weighted comparison (IPTW)"},
+    "estimable.what.ccw": {"nl": "De emulatie van de target trial",
+                           "en": "The target-trial emulation"},
+    "estimable.what.landmark": {"nl": "De landmark-analyse", "en": "The landmark analysis"},
+    "estimable.what.fine_gray": {"nl": "Het Fine-Gray-model", "en": "The Fine-Gray model"},
+    "se.pupil": {
+        "nl": "standaardfouten robuust, geclusterd op leerling",
+        "en": "standard errors robust, clustered on pupil",
+    },
+    "se.region": {
+        "nl": "standaardfouten robuust, geclusterd op samenwerkingsverband, t-verdeling met "
+        "{df} vrijheidsgraden",
+        "en": "standard errors robust, clustered on samenwerkingsverband, t distribution on "
+        "{df} degrees of freedom",
+    },
+    "se.model": {"nl": "modelgebaseerde standaardfouten", "en": "model-based standard errors"},
 }
 
 

@@ -45,9 +45,9 @@ def load_cohort(cohort_folder: str | Path = "") -> tuple[Path, Any, bool]:
     >>> folder, cohort, simulated = load_cohort()  # doctest: +SKIP
     """
     from thuiszit_eval.cohort import Cohort
-    from thuiszit_eval.simulate import demo_cohort_path
+    from thuiszit_eval.demo import cohort_or_demo
 
-    folder = Path(cohort_folder or demo_cohort_path())
+    folder = cohort_or_demo(cohort_folder)
     cohort = Cohort.load(folder)
     return folder, cohort, bool(cohort.metadata.get("simulated", False))
 
