@@ -81,7 +81,8 @@ def _report(args: argparse.Namespace) -> int:
     from .report import build_report
 
     rep = build_report(args.cohort, args.out, lang=args.lang, min_cell=args.min_cell,
-                       seed=args.seed, progress=not args.quiet)
+                       seed=args.seed, progress=not args.quiet, covariates=args.covariates,
+                       verbose=args.verbose)
     print(rep.summary())
     return EXIT_REJECTED if rep.failed else EXIT_OK
 
@@ -103,6 +104,12 @@ def _add_report_options(p: argparse.ArgumentParser, default_out: str | None) -> 
                    help="counts below this are suppressed (10)")
     p.add_argument("--seed", type=int, default=1, help="seed for bootstraps (1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--verbose", action="store_true",
+                   help="show the notebook kernels' own messages (kept in "
+                   "notebooks/kernels.log otherwise)")
+    p.add_argument("--covariates", default="default",
+                   help='adjustment set of the models: "default", a list such as '
+                   '"age_12plus,female,ses_index", or "default,-ses_index,+school_type"')
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -26,6 +26,7 @@ it has 5 terms and needs at least 50 returns (10 per term); this cohort has 12.
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,6 +41,8 @@ __all__ = [
     "MIN_PER_ARM",
     "MIN_CLUSTERS",
     "NotEstimable",
+    "NotApplicable",
+    "require_table",
     "require_events",
     "require_arms",
     "quiet",
@@ -57,15 +60,35 @@ class NotEstimable(ValueError):
 
     def __init__(self, key: str, **params: object) -> None:
         self.key, self.params = key, params
-        super().__init__(self.text("en"))
+        super().__init__(key)
+
+    def __str__(self) -> str:
+        # A report runs notebooks in a kernel: the reason reaches the page through str(),
+        # in the report's language (THUISZIT_EVAL_LANG, set by the report).
+        return self.text(os.environ.get("THUISZIT_EVAL_LANG", "en"))
 
     def text(self, lang: str = "nl") -> str:
         """The reason as one sentence in ``lang``."""
-        what = self.params.get("what")
-        params = dict(self.params)
-        if isinstance(what, str) and f"estimable.what.{what}" in messages.MESSAGES:
-            params["what"] = messages.t(f"estimable.what.{what}", lang)
+        params = {k: v for k, v in self.params.items() if not k.startswith("_")}
+        for k, v in params.items():  # coded parameters have their own catalogue entries
+            if isinstance(v, str) and f"estimable.{k}.{v}" in messages.MESSAGES:
+                params[k] = messages.t(f"estimable.{k}.{v}", lang)
+        if "_table" in self.params:
+            params["table"] = messages.t(f"estimable.table.{self.params['_table']}", lang)
         return messages.t(f"estimable.{self.key}", lang, **params)
+
+
+class NotApplicable(NotEstimable):
+    """The question does not apply to this cohort (a table or group it does not have)."""
+
+
+def require_table(data: object, table: str, purpose: str) -> None:
+    """Raise :class:`NotApplicable` unless the cohort has rows in ``table``; ``purpose`` is a
+    message key ``estimable.purpose.<purpose>`` saying what the table is needed for."""
+    df = getattr(data, table, None)
+    if df is None or len(df) == 0:
+        raise NotApplicable("needs_table", table=messages.t(f"estimable.table.{table}", "en"),
+                            purpose=purpose, _table=table)
 
 
 def require_events(n_events: int, n_terms: int, what: str = "cox",

@@ -248,6 +248,19 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "status_ok": {"nl": "uitgevoerd", "en": "executed"},
     "status_failed": {"nl": "mislukt", "en": "failed"},
+    "status_not_applicable": {"nl": "niet van toepassing", "en": "not applicable"},
+    "answerable": {
+        "nl": "Dit cohort beantwoordt {n} van de {total} hoofdstukken; de andere zijn niet van "
+        "toepassing en zeggen waarom.",
+        "en": "This cohort answers {n} of the {total} sections; the others are not "
+        "applicable and say why.",
+    },
+    "section_failed_cause": {
+        "nl": "Er ging iets mis in cel {cell} ({cause}). Meld dit aan de beheerders van "
+        "thuiszit-eval met de uitgevoerde notebook.",
+        "en": "Something went wrong in cell {cell} ({cause}). Report this to the "
+        "thuiszit-eval maintainers with the executed notebook.",
+    },
     "no_intervention": {"nl": "geen interventie gestart", "en": "no intervention started"},
     # ---- figures (thuiszit_eval.plots) -------------------------------------------------
     "plot_days_since_start": {
@@ -586,6 +599,44 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{what} cannot be estimated: the data do not support the model (a group "
         "without returns, or terms that determine each other).",
     },
+    "estimable.needs_table": {
+        "nl": "Niet van toepassing: dit hoofdstuk heeft de tabel {table} nodig ({purpose}); "
+        "dit cohort heeft die niet of ze is leeg.",
+        "en": "Not applicable: this section needs the table {table} ({purpose}); this cohort "
+        "does not have it, or it is empty.",
+    },
+    "estimable.needs_group": {
+        "nl": "Niet van toepassing: dit hoofdstuk vraagt {need}; dit cohort heeft die niet.",
+        "en": "Not applicable: this section needs {need}; this cohort does not have them.",
+    },
+    "estimable.table.attendance": {"nl": "aanwezigheid (attendance)",
+                                   "en": "attendance"},
+    "estimable.table.process_events": {"nl": "processtappen (process_events)",
+                                       "en": "process steps (process_events)"},
+    "estimable.table.interventions": {"nl": "interventies (interventions)",
+                                      "en": "interventions"},
+    "estimable.table.school_calendar": {"nl": "schoolkalender (school_calendar)",
+                                        "en": "school calendar (school_calendar)"},
+    "estimable.purpose.partial_return": {
+        "nl": "gedeeltelijke en volledige terugkeer worden op de wekelijkse aanwezigheid gemeten",
+        "en": "partial and full return are measured on weekly attendance"},
+    "estimable.purpose.process": {
+        "nl": "de stappen van de praktijkkaart worden uit de processtappen gelezen",
+        "en": "the praktijkkaart steps are read from the process steps"},
+    "estimable.purpose.effects": {
+        "nl": "interventies worden met elkaar vergeleken",
+        "en": "interventions are compared"},
+    "estimable.need.dreigend": {
+        "nl": "episodes van dreigende thuiszitters (type dreigend)",
+        "en": "episodes of pupils at risk (type dreigend)"},
+    "estimable.need.back_to_school": {
+        "nl": "episodes waarin Back to School is gestart",
+        "en": "episodes in which Back to School started"},
+    "estimable.need.two_groups": {
+        "nl": "twee vergelijkbare groepen (Back to School en een vergelijkingsgroep) van "
+        "voldoende omvang",
+        "en": "two comparable groups (Back to School and a comparison group) of sufficient "
+        "size"},
     "estimable.what.cox": {"nl": "Het Cox-model", "en": "The Cox model"},
     "estimable.what.iptw": {"nl": "De gewogen vergelijking (IPTW)",
                             "en": "The weighted comparison (IPTW)"},

@@ -20,6 +20,9 @@ import re
 from functools import cache
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from .messages import LANGS
 
 _MARK = re.compile(r"^<!--\s*section:\s*([\w-]+)\s*-->\s*$", flags=re.M)
@@ -72,3 +75,23 @@ def number(x: float, lang: str = "nl", digits: int = 0) -> str:
 def percent(p: float, lang: str = "nl", digits: int = 0) -> str:
     """A share 0-1 as a percentage: 46% / 46,9% (nl), 46.9% (en)."""
     return number(100 * p, lang, digits) + "%"
+
+
+def share_with_interval(p: float, lower: float, upper: float, lang: str = "nl",
+                        digits: int = 0) -> str:
+    """"46% (40%–52%)"; the interval is left out where it is not finite or has no width
+    (no event yet, or every pupil returned), so no nan or "0% (0%–0%)" reaches a table.
+
+    >>> share_with_interval(0.5, 0.3, 0.7, "en"), share_with_interval(1.0, float("nan"), 1, "en")
+    ('50% (30%–70%)', '100%')
+    >>> share_with_interval(float("nan"), 0, 1, "en")
+    ''
+    """
+    vals = pd.to_numeric(pd.Series([p, lower, upper]), errors="coerce").to_numpy(float)
+    if not np.isfinite(vals[0]):
+        return ""
+    shown = percent(vals[0], lang, digits)
+    if not np.isfinite(vals[1:]).all():
+        return shown
+    lo, hi = percent(vals[1], lang, digits), percent(vals[2], lang, digits)
+    return shown if lo == hi else f"{shown} ({lo}–{hi})"

@@ -38,6 +38,7 @@ import pandas as pd
 
 from .cohort import Cohort
 from .describe import suppress_small
+from .estimability import NotApplicable
 from .messages import by_lang
 from .survival import kaplan_meier
 
@@ -71,6 +72,8 @@ def prevention_table(cohort: Cohort, add_days: int = 0) -> pd.DataFrame:
     fu = cohort.follow_up_end
     ep = cohort.episodes.sort_values(["pupil_id", "absence_start"], kind="stable")
     dr = ep[ep["episode_type"] == "dreigend"].copy()
+    if dr.empty:
+        raise NotApplicable("needs_group", need="dreigend")
     origin = dr["absence_start"]
     pe = cohort.process_events
     if pe is not None and len(pe):

@@ -67,6 +67,7 @@ import numpy as np
 import pandas as pd
 
 from .describe import suppress_small
+from .estimability import require_table
 from .messages import MESSAGES, t
 from .outcomes import RETURN_REASONS, SAME_DAY, OutcomeDefinition, counting_process
 from .survival import cox_ph, kaplan_meier
@@ -237,7 +238,9 @@ def step_table(cohort: Cohort, origin: str = "absence_start", steps: Sequence[st
                lang: str = "nl", episode_types: Sequence[str] | None = None) -> pd.DataFrame:
     """Per step: episodes (``n``), steps reached (``events``), Kaplan–Meier median days
     with 95% CI, and the share reached within each of ``weeks`` (``reached_2w``, with
-    ``_lower`` / ``_upper``). Small counts suppressed (``min_cell=None``: none)."""
+    ``_lower`` / ``_upper``). Small counts suppressed (``min_cell=None``: none).
+    Raises :class:`~thuiszit_eval.estimability.NotApplicable` without process steps."""
+    require_table(cohort, "process_events", "process")
     st = step_times(cohort, origin, steps, episode_types)
     names = [f"{w}w" for w in weeks]
     rows = []

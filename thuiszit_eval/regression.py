@@ -687,6 +687,7 @@ def competing_risks_summary(cohort: Cohort, definition: OutcomeDefinition | None
         covs = [*covs, REGION]
     X, stx = _model_frame(st, [], covs, reference)
     ev = (stx["event"] == event_code).astype(int)
+    require_events(int(ev.sum()), X.shape[1], "fine_gray")
     df = X.assign(duration=stx["duration"].to_numpy(), event=stx["event"].to_numpy(),
                   pupil=stx["pupil_id"].to_numpy())
     cs = cox_ph(df, "duration", "event", list(X.columns), event_code=event_code,

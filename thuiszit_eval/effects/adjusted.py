@@ -62,6 +62,7 @@ import numpy as np
 import pandas as pd
 
 from .. import covariates as cov
+from ..estimability import NotApplicable, require_arms
 from ..outcomes import OutcomeDefinition, survival_table
 from ..survival import cox_ph
 from ._fast import (
@@ -152,6 +153,12 @@ def point_treatment_data(
     if max_age is not None and "age" in df:
         df = df[df["age"] < max_age]
     df["treated"] = (df["intervention"] == treated).astype(int)
+    if not df["treated"].any():
+        raise NotApplicable("needs_group", need="back_to_school")
+    grp = df.groupby("treated")
+    require_arms(grp.size().reindex([0, 1], fill_value=0).to_dict(),
+                 grp["event"].apply(lambda e: int((e == 1).sum())).reindex(
+                     [0, 1], fill_value=0).to_dict(), what="iptw")
     df.attrs["definition"] = d.describe()
     df.attrs["extra_covariates"] = [c for c in cov.default_adjustment_set(cohort, df, base=())
                                     if c in df]
