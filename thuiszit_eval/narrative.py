@@ -55,6 +55,29 @@ class Narrator:
     def __init__(self, notebook: str, lang: str = "nl") -> None:
         self.notebook, self.lang = notebook, lang
         sections(notebook, lang)  # fail early: unknown language or missing file
+        quiet_tables()
+
+
+def _table_html(df: pd.DataFrame) -> str:
+    return df.to_html(na_rep="", border=0, classes="dataframe")
+
+
+def quiet_tables() -> None:
+    """In a notebook kernel: tables show a missing or suppressed cell as empty (never
+    "None" or "NaN"), and numeric warnings stay off the page (the estimators turn the
+    ones that matter into sentences, thuiszit_eval.estimability)."""
+    import warnings
+
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with the notebooks
+        return
+    ip = get_ipython()
+    if ip is None:
+        return
+    ip.display_formatter.formatters["text/html"].for_type(pd.DataFrame, _table_html)
+    warnings.simplefilter("ignore")
+    np.seterr(all="ignore")
 
     def text(self, section: str, **numbers: object) -> str:
         body = sections(self.notebook, self.lang)[section]

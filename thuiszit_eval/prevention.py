@@ -176,9 +176,9 @@ def display_table(table: pd.DataFrame, lang: str = "nl") -> pd.DataFrame:
     out["group"] = out["group"].map(lambda g: group_label(g, lang))
     for c in [c for c in out if c.endswith("d") and c[:-1].isdigit()]:
         x = pd.to_numeric(out[c], errors="coerce")
-        out[c] = (100 * x).round(1).astype(object).where(x.notna(), None)
+        out[c] = (100 * x).round(1).astype(object).where(x.notna(), "")  # never "None"
         out = out.rename(columns={c: f"{c}_%"})
-    return out
+    return out.astype(object).where(out.notna(), "")
 
 
 def prevention_plot(data: pd.DataFrame, table: pd.DataFrame, lang: str = "nl",

@@ -449,7 +449,10 @@ def fmt_ci(est: object, lo: object, hi: object, lang: str = "nl", kind: str = "p
         return "–"
     if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
         return fmt_value(est, lang, kind)
-    return f"{fmt_value(est, lang, kind)} ({fmt_value(lo, lang, kind)}–{fmt_value(hi, lang, kind)})"
+    lo_s, hi_s = fmt_value(lo, lang, kind), fmt_value(hi, lang, kind)
+    if lo_s == hi_s:  # an interval without width (no step reached yet) says nothing
+        return fmt_value(est, lang, kind)
+    return f"{fmt_value(est, lang, kind)} ({lo_s}–{hi_s})"
 
 
 def _fmt_p(p: float, lang: str) -> str:
