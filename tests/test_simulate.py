@@ -368,3 +368,52 @@ def test_counting_process_same_after_write_and_load(tmp_path):
     cols = ["episode_id", "start", "stop", "event", *BETA, *S.MAIN_INTERVENTIONS]
     pd.testing.assert_frame_equal(loaded[cols].reset_index(drop=True),
                                   direct[cols].reset_index(drop=True), check_dtype=False)
+
+
+# ---------------------------------------------------------------- default output is pinned
+#: sha256 of every file of default cohorts, computed with the simulator before shapes were
+#: added (commit e52fee1). Stored notebooks hold outputs of the demo cohort, so the default
+#: output must never change by accident; a deliberate change updates these hashes.
+PINNED = {
+    (300, 1, 0.0): {
+        "attendance.csv": "4b16f207aa70e2bfb6ca37a57b6fe4dc85369624f188732c3208cdfc252bbd0e",
+        "datapackage.json": "25068c953712c0d273c8c28c6777434968fd1511ad608fd7fbbb11f4c16a1ae9",
+        "episodes.csv": "b3bedacda0befdbddb72fad319d58b173adf5fd792e45a758628a7351cb1611f",
+        "interventions.csv": "9a6cbabf72b6c99b15450581297d6b0820e45a9245a7a395494f56676caf5c34",
+        "process_events.csv": "8dece419c3e9ca967c840b8ce44138b3b5a7488e062ca15cd168b9c360fd34b5",
+        "pupils.csv": "0cc3d32af9bc9c26afe59a06a9b0207912b9a720680f82a964ed8eee19678b26",
+        "school_calendar.csv": "504540401a83fe9d1d8563134c30e3fa68dff329153526d34ba5fe521c4f5ef5",
+        "truth.json": "d0b4a899262931e3e772ee1a4a37956bacb63f1ff96b89c9ff7c7de010b8c050",
+    },
+    (S.DEMO_PUPILS, S.DEMO_SEED, 0.0): {
+        "attendance.csv": "9055cf16d7686e2608367d39c79d0be2a6b39a56b5e47522d68ebe38843ba6bb",
+        "datapackage.json": "afc807a865c30bd3fc395870a171b2891bd79d433192c255f2c7b173bfbdc3c1",
+        "episodes.csv": "646d4f98b05e5655fb12a4eff4f99c7005762f381a8a420a2f38a937091bd7dd",
+        "interventions.csv": "448e9dbc493015d5ae7b9cacce031d45e44b1faf8de5d5fee4c5caa8c1871a12",
+        "process_events.csv": "8cc153582d89e90bdf610f25f8513c98391d1ca093a06560a85cff5dc5e13bdb",
+        "pupils.csv": "7c92c0d9cd29c894ab6ad265ea3bae8f90cb7a60ceac07cc8e788ba7f5e28521",
+        "school_calendar.csv": "504540401a83fe9d1d8563134c30e3fa68dff329153526d34ba5fe521c4f5ef5",
+        "truth.json": "aa7bdda628952566ddf9cf886abccc3c48e6d6c0ce8dd268f00faa78df630ebe",
+    },
+    (300, 3, 0.03): {
+        "attendance.csv": "490198501b7cd8566c3fd1121f76cd0d52fb1192e7eb0867202e2965c79f3187",
+        "datapackage.json": "ed56b1a1e3263ab15fce943c80f35efd59c96390fc6ba33bd1d024f73ff0c8f4",
+        "episodes.csv": "65ae437d45e02415ca02a2bb9a5a9299d08586f05b3cd147985d719ca3a1d1c9",
+        "injected_errors.csv": "8aa471961bcb319c2cdbda63217ae5e0a5a9e2032e6b1f6c2f13331de6c7416b",
+        "interventions.csv": "0676d16460b3d37f77c46d1eb5275e830bf16f8e4ee789a45215b95b0985d9ff",
+        "process_events.csv": "54201dd08f98a095aafcc267425479daf027c6a8439a1fbba115fc8c31aae235",
+        "pupils.csv": "48d96492cfd1b972a647f4ebb175d696174523b95461db0be51f3a2b97891904",
+        "school_calendar.csv": "6011abf96ceef0ab8e1a26a14ddcff25bcd5a175171ca85ea17c74894ef37df4",
+        "truth.json": "83edbe83753ddf6a99e2b950992412df8b54855c67ffd48697ed3249ec06f1e5",
+    },
+}
+
+
+@pytest.mark.parametrize("key", list(PINNED), ids=["300", "demo", "messy"])
+def test_default_output_is_byte_identical_to_before_shapes(tmp_path, key):
+    import hashlib
+
+    n, seed, messy = key
+    folder = write_simulated_cohort(tmp_path, n, seed=seed, messy_rate=messy, progress=False)
+    got = {name: hashlib.sha256(data).hexdigest() for name, data in _files(folder).items()}
+    assert got == PINNED[key]
