@@ -138,6 +138,9 @@ __all__ = [
     "FOLLOW_UP_END",
     "DEMO_SEED",
     "DEMO_PUPILS",
+    "SHAPES",
+    "REPORT_MATRIX",
+    "write_shape",
 ]
 
 # ----------------------------------------------------------------------------------------
@@ -1796,6 +1799,52 @@ def inject_errors(texts: dict[str, pd.DataFrame], rate: float,
     return texts, errs
 
 
+# ----------------------------------------------------------------------------------------
+# Shapes: preset cohorts for tests that must hold on any valid cohort
+# ----------------------------------------------------------------------------------------
+#: Preset shapes: keyword arguments of :func:`write_simulated_cohort` (``n_pupils``,
+#: ``file_format`` and the shape options). Each validates with zero rejected rows.
+SHAPES: dict[str, dict[str, Any]] = {
+    "default": dict(n_pupils=600),
+    "tiny": dict(n_pupils=40),
+    "tiny_15": dict(n_pupils=15),
+    "required_only_renamed": dict(
+        n_pupils=600, tables=("pupils", "episodes", "interventions"),
+        covariate_names={"ses_score": "ses_index", "neighbourhood_type": "buurttype"},
+        n_regions=5, region_prefix="SWV23"),
+    "no_bts": dict(n_pupils=600, arms=tuple(c for c in GAMMA if c != "back_to_school")),
+    "single_region": dict(n_pupils=600, n_regions=1, region_prefix="SWV23"),
+    "many_regions": dict(n_pupils=600, n_regions=20, region_prefix="SWV-VO-"),
+    "no_covariates": dict(n_pupils=600,
+                          covariate_names={"ses_score": None, "neighbourhood_type": None}),
+    "prevalent": dict(n_pupils=600, observation_start="2024-01-01"),
+    "parquet": dict(n_pupils=600, file_format="parquet"),
+    "excel": dict(n_pupils=600, file_format="xlsx"),
+}
+#: The shapes of issue 11's report test (besides ``data_schema/example``): 40 pupils, only
+#: the required tables plus interventions with renamed covariates, no Back to School, a
+#: single region, Parquet and Excel.
+REPORT_MATRIX = ("tiny", "required_only_renamed", "no_bts", "single_region", "parquet",
+                 "excel")
+
+
+def write_shape(name: str, out: str | Path, seed: int = 1, progress: bool = False,
+                **overrides: Any) -> Path:
+    """Write the preset cohort shape ``name`` of :data:`SHAPES` to ``out``.
+
+    ``overrides`` replace preset arguments (e.g. ``n_pupils=300`` for a faster test).
+
+    >>> import tempfile
+    >>> folder = write_shape("required_only_renamed", tempfile.mkdtemp(), n_pupils=50)
+    >>> sorted(p.name for p in folder.iterdir())
+    ['datapackage.json', 'episodes.csv', 'interventions.csv', 'pupils.csv', 'truth.json']
+    """
+    if name not in SHAPES:
+        raise ValueError(f"unknown shape {name!r}; choose from {', '.join(SHAPES)}")
+    kwargs = {**copy.deepcopy(SHAPES[name]), **overrides}
+    return write_simulated_cohort(out, seed=seed, progress=progress, **kwargs)
+
+
 def demo_cohort_path(refresh: bool = False) -> Path:
     """The demo cohort (2,000 pupils, fixed seed), written once to a cache folder.
 
@@ -1831,12 +1880,15 @@ def demo_cohort_path(refresh: bool = False) -> Path:
 # ----------------------------------------------------------------------------------------
 # Analysis helpers for checking the truth (the outcomes module will do this properly)
 # ----------------------------------------------------------------------------------------
-def episode_covariates(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def episode_covariates(tables: dict[str, pd.DataFrame],
+                       ses_column: str = "ses_score") -> pd.DataFrame:
     """One row per episode with the covariates coded as in ``truth['covariate_coding']``.
 
     Works on typed tables (``SimulatedCohort.tables`` or a loaded cohort's tables with
     ``support_needs`` as text). Columns: episode_id, pupil_id, swv_id, absence_start,
-    reported_date, end_date, end_reason, episode_type, age, and every key of ``BETA``.
+    reported_date, end_date, end_reason, episode_type, age, and every key of ``BETA``,
+    with SES under ``ses_column`` (its name in the cohort); a cohort without that column
+    gets no SES column.
     """
     pu = tables["pupils"].set_index("pupil_id")
     ep = tables["episodes"].copy()
@@ -1861,7 +1913,8 @@ def episode_covariates(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     out["absoluut_verzuim"] = (out["episode_type"] == "absoluut_verzuim").astype(float)
     out["dreigend"] = (out["episode_type"] == "dreigend").astype(float)
     out["prior_episode"] = (out.groupby("pupil_id").cumcount() > 0).astype(float)
-    out["ses_score"] = pd.to_numeric(p["ses_score"]).to_numpy(float)
+    if ses_column in p.columns:
+        out[ses_column] = pd.to_numeric(p[ses_column]).to_numpy(float)
     return out
 
 
@@ -1869,7 +1922,8 @@ MAIN_INTERVENTIONS = ("back_to_school", "expert_begeleider", "onderwijs_zorg_maa
 
 
 def counting_process(tables: dict[str, pd.DataFrame],
-                     follow_up_end: dt.date | str = FOLLOW_UP_END) -> pd.DataFrame:
+                     follow_up_end: dt.date | str = FOLLOW_UP_END,
+                     ses_column: str = "ses_score") -> pd.DataFrame:
     """Counting-process (start, stop] rows per episode, time in days since absence_start.
 
     The event is a return to school (end_reason ``returned_*``); competing endings and
@@ -1882,12 +1936,15 @@ def counting_process(tables: dict[str, pd.DataFrame],
     >>> bool((cp["stop"] > cp["start"]).all())
     True
     """
-    cov = episode_covariates(tables)
+    cov = episode_covariates(tables, ses_column)
     fu = pd.Timestamp(follow_up_end)
     stop_date = cov["end_date"].fillna(fu)
     cov["T"] = (stop_date - cov["absence_start"]).dt.days.astype(float)
     cov["event"] = cov["end_reason"].isin(RETURN_REASONS).astype(int)
-    iv = tables["interventions"]
+    iv = tables.get("interventions")
+    if iv is None:  # a cohort without an interventions table: nobody is exposed
+        iv = pd.DataFrame({"episode_id": [], "intervention_code": [],
+                           "start_date": pd.Series([], dtype="datetime64[ns]")})
     iv = iv[iv["intervention_code"].isin(MAIN_INTERVENTIONS) & iv["start_date"].notna()]
     iv = iv.sort_values("start_date").drop_duplicates("episode_id")
     cov = cov.merge(iv[["episode_id", "intervention_code", "start_date"]], on="episode_id",
