@@ -99,6 +99,65 @@ Messy mode (``messy_rate > 0``) injects export errors into the written files and
 each in ``injected_errors.csv``; independently of the rate, pupils and school_calendar are
 then written ``;``-delimited in cp1252 (declared in datapackage.json), which is not an
 error.
+
+Shapes: cohorts unlike the demo
+-------------------------------
+Researchers bring cohorts the demo does not resemble, so the simulator can vary the
+*shape* of a cohort (keyword arguments of :func:`simulate_cohort` and
+:func:`write_simulated_cohort`, flags of ``thuiszit-eval simulate``). With every option at
+its default the output is byte-identical to the simulator before shapes existed (a test
+pins the hashes), and the random draws never depend on ``tables``, ``covariate_names`` or
+``observation_start``, so such cohorts differ from the default only where the option says.
+
+``tables``
+    Which tables are written: ``pupils`` and ``episodes`` always; ``interventions``,
+    ``attendance``, ``process_events`` and ``school_calendar`` can each be left out (a
+    leerplicht export often has only the first three).
+``covariate_names``
+    The extra covariates under other names, e.g. ``{"ses_score": "ses_index"}``; they are
+    declared as ``extra_fields`` under those names and truth.json's ``beta``,
+    ``hazard_ratios_covariates`` and ``covariate_coding`` name them as written. ``None``
+    as a name leaves a covariate out; without SES, truth.json lists it under
+    ``unmeasured_covariates`` (it still affects return, but given the region it is
+    independent of every intervention, so it confounds none of them).
+``n_regions``, ``region_prefix``
+    1 to :data:`MAX_REGIONS` samenwerkingsverbanden with ids ``{prefix}01`` ... (e.g.
+    ``SWV2301``). The first eight have the demo's effects (shares renormalised); regions
+    9 and up have effects, shares and municipalities drawn once with a fixed seed. The
+    target-trial truth is computed for the cohort's own regions.
+``arms``
+    The interventions present (codes of :data:`GAMMA`). An absent one has initiation
+    hazard zero: no episode gets it, the others are drawn as before. truth.json keeps
+    the hazard ratios of the present ones only and lists the absent ones under
+    ``interventions_absent``; without Back to School, ``target_trial`` is
+    ``{"available": false, "reason": ...}`` (there is no trial of starting it to emulate).
+``observation_start`` (a prevalent cohort)
+    The export holds only episodes still running on that date (``end_date`` empty or
+    later) or starting after it, as a registration that starts on that date would, with
+    their pupils, interventions and process events, and their pupils' attendance from
+    three weeks before the first such episode. ``datapackage.json`` carries
+    ``thuiszit.observation_start``. The structural truth is unchanged: ``beta``, the
+    hazard ratios and the region effects are conditional on the time already home, so
+    they hold for these episodes, but only an analysis with delayed entry (each episode
+    at risk from ``max(0, observation_start - absence_start)`` days) reproduces them;
+    episodes already home on that date are length-biased, so Kaplan-Meier curves without
+    delayed entry overstate time at home. ``prior_episode`` is not fully observable (an
+    earlier episode that ended before the date is not exported; episode ids still end in
+    ``-E2``/``-E3``). The target-trial numbers describe all eligible episodes of the
+    simulated (incident) population: a reference, not the exact estimand, for an
+    emulation on the prevalent export. truth.json says this under ``observation_start``.
+``file_format``
+    ``csv``, ``parquet`` or ``xlsx`` (one Excel workbook per table, dates as date cells,
+    numbers as numbers, with fixed time stamps so the bytes are reproducible).
+
+Any non-default shape is recorded in truth.json under ``shape``. :data:`SHAPES` names
+preset shapes (``tiny`` = 40 pupils, ``tiny_15``, ``required_only_renamed``, ``no_bts``,
+``single_region``, ``many_regions``, ``no_covariates``, ``prevalent``, ``parquet``,
+``excel``), each validating with zero rejected rows; :func:`write_shape` writes one, and
+:data:`REPORT_MATRIX` lists those the report test of issue 11 runs::
+
+    >>> from thuiszit_eval.simulate import write_shape
+    >>> folder = write_shape("no_bts", "cohort_no_bts", seed=1)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -1402,7 +1461,8 @@ def simulate_cohort(n_pupils: int = 2000, seed: int = 1, progress: bool = True,
         metadata["observation_start"] = shape.observation_start.isoformat()
     renames = {k: v for k, v in shape.covariate_names if v is not None and v != k}
     dropped = [k for k, v in shape.covariate_names if v is None]
-    tabs["pupils"] = tabs["pupils"].drop(columns=dropped).rename(columns=renames)
+    if renames or dropped:
+        tabs["pupils"] = tabs["pupils"].drop(columns=dropped).rename(columns=renames)
     tabs = {name: tabs[name] for name in shape.tables}
     truth = dict(truth) if shape.is_default else _shape_truth(truth, shape)
     truth["cohort"] = {"seed": int(seed), "n_pupils": int(n_pupils),
