@@ -685,11 +685,12 @@ def test_prevalent_cohort_truth_holds_with_delayed_entry():
 
     start = pd.Timestamp("2024-06-01")
     sim = simulate_cohort(6000, seed=13, progress=False, observation_start=start)
-    cp = counting_process(sim.tables)
-    entry = (start - cp["absence_start"]).dt.days.clip(lower=0)
-    cp = cp[cp["stop"] > entry].copy()
-    cp["start"] = np.maximum(cp["start"], entry[cp.index])
-    assert (cp["start"] > 0).sum() > 500  # many episodes enter late
+    cp = counting_process(sim.tables, observation_start=start)
+    late = cp.groupby("episode_id")["start"].min() > 0
+    assert late.sum() > 500  # many episodes enter late
+    entry = (start - sim.tables["episodes"].set_index("episode_id")["absence_start"]).dt.days
+    np.testing.assert_array_equal(cp.groupby("episode_id")["start"].min()[late],
+                                  entry[late[late].index])
     covs = [*BETA, *S.MAIN_INTERVENTIONS]
     ctv = CoxTimeVaryingFitter().fit(
         cp[[*covs, "episode_id", "start", "stop", "event", "swv_id"]], id_col="episode_id",
@@ -697,6 +698,20 @@ def test_prevalent_cohort_truth_holds_with_delayed_entry():
         show_progress=False)
     lo, hi = ctv.summary.loc["back_to_school", ["exp(coef) lower 95%", "exp(coef) upper 95%"]]
     assert lo <= sim.truth["hazard_ratios"]["back_to_school"] <= hi
+    # Kaplan-Meier of return: with delayed entry as in the whole (incident) cohort,
+    # without it time at home is overstated (length bias)
+    from lifelines import KaplanMeierFitter
+
+    def still_home_at_91(cp: pd.DataFrame, entry: bool) -> float:
+        ep = cp.groupby("episode_id").agg(entry=("start", "min"), T=("stop", "max"),
+                                          E=("event", "max"))
+        km = KaplanMeierFitter().fit(ep["T"], ep["E"], entry=ep["entry"] if entry else None)
+        return float(km.predict(91))
+
+    whole = still_home_at_91(counting_process(
+        simulate_cohort(6000, seed=13, progress=False).tables), False)
+    assert still_home_at_91(cp, True) == pytest.approx(whole, abs=0.03)
+    assert still_home_at_91(counting_process(sim.tables), False) > whole + 0.05
 
 
 def test_messy_mode_with_fewer_tables(tmp_path):

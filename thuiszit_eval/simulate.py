@@ -1989,13 +1989,16 @@ MAIN_INTERVENTIONS = ("back_to_school", "expert_begeleider", "onderwijs_zorg_maa
 
 def counting_process(tables: dict[str, pd.DataFrame],
                      follow_up_end: dt.date | str = FOLLOW_UP_END,
-                     ses_column: str = "ses_score") -> pd.DataFrame:
+                     ses_column: str = "ses_score",
+                     observation_start: dt.date | str | None = None) -> pd.DataFrame:
     """Counting-process (start, stop] rows per episode, time in days since absence_start.
 
     The event is a return to school (end_reason ``returned_*``); competing endings and
     follow-up end censor. Each main intervention (:data:`MAIN_INTERVENTIONS`) is a
     time-varying 0/1 column from its start day on. Covariates as in
-    :func:`episode_covariates`.
+    :func:`episode_covariates`. With ``observation_start`` (a prevalent cohort) each
+    episode enters at ``max(0, observation_start - absence_start)`` days (delayed entry):
+    rows before it are cut, so the hazard ratios of the truth apply.
 
     >>> sim = simulate_cohort(200, seed=4, progress=False)
     >>> cp = counting_process(sim.tables)
@@ -2030,5 +2033,8 @@ def counting_process(tables: dict[str, pd.DataFrame],
     for c in MAIN_INTERVENTIONS:
         second[c] = (second["intervention_code"] == c).astype(int)
     cp = pd.concat([first, second], ignore_index=True)
+    if observation_start is not None:
+        entry = (pd.Timestamp(observation_start) - cp["absence_start"]).dt.days.clip(lower=0)
+        cp["start"] = np.maximum(cp["start"], entry.astype(float))
     cp = cp[cp["stop"] > cp["start"]]
     return cp.sort_values(["episode_id", "start"], kind="stable").reset_index(drop=True)
