@@ -759,3 +759,15 @@ def test_cli_simulate_bad_shape_options(tmp_path, capsys, args, message):
     assert main(["simulate", "--out", str(tmp_path), "--quiet", *args]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_messy_excel_cohort_errors_are_caught(tmp_path):
+    folder = write_simulated_cohort(tmp_path, 400, seed=8, messy_rate=0.02,
+                                    file_format="xlsx", progress=False)
+    errors = pd.read_csv(folder / "injected_errors.csv", dtype=str, keep_default_na=False)
+    assert set(errors["kind"]) == {k for table in S.MESSY_KINDS.values() for k, _ in table}
+    problems = _load_cohort(folder).report.problems
+    rejected = problems[problems["severity"] == "reject"]
+    hit = set(zip(rejected["table"], rejected["row"].astype(int), strict=True))
+    missed = [e for e in errors.itertuples() if (e.table, int(e.row)) not in hit]
+    assert not missed, pd.DataFrame(missed).to_string()

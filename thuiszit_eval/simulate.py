@@ -1317,7 +1317,7 @@ def _prevalent(tables: dict[str, pd.DataFrame], start: dt.date) -> dict[str, pd.
     ep = tables["episodes"]
     ep = ep[ep["end_date"].isna() | (ep["end_date"] > day)].reset_index(drop=True)
     if ep.empty:
-        raise ValueError(f"no episode is still running on or starts after {start}; "
+        raise ValueError(f"no episode is still running on {start} or starts after it; "
                          "choose an earlier observation_start or more pupils")
     out = dict(tables)
     out["episodes"] = ep
