@@ -1420,10 +1420,11 @@ def simulate_cohort(n_pupils: int = 2000, seed: int = 1, progress: bool = True,
             after it (a prevalent cohort); ``thuiszit.observation_start`` in metadata.
 
     Returns:
-        A :class:`SimulatedCohort` with typed tables, metadata and truth. The random
-        draws do not depend on ``tables``, ``covariate_names``, ``arms`` (for the draws;
-        the outcomes change with the arms) or ``observation_start``: leaving a table out
-        leaves every other table as it was.
+        A :class:`SimulatedCohort` with typed tables, metadata and truth (the module
+        docstring says what the truth means for each shape option). Leaving a table out,
+        renaming covariates or setting ``observation_start`` changes nothing else: the
+        random draws are the same. Leaving an intervention out uses the same draws too,
+        so only what that intervention changes (who starts it, their return) differs.
 
     >>> sim = simulate_cohort(300, seed=2, progress=False)
     >>> int((sim.tables["episodes"]["absence_start"] > pd.Timestamp(FOLLOW_UP_END)).sum())
