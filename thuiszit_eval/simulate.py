@@ -127,7 +127,7 @@ pins the hashes), and the random draws never depend on ``tables``, ``covariate_n
     target-trial truth is computed for the cohort's own regions.
 ``arms``
     The interventions present (codes of :data:`GAMMA`). An absent one has initiation
-    hazard zero: no episode gets it, the others are drawn as before. truth.json keeps
+    hazard zero: no episode gets it (the pupils are the same as with it). truth.json keeps
     the hazard ratios of the present ones only and lists the absent ones under
     ``interventions_absent``; without Back to School, ``target_trial`` is
     ``{"available": false, "reason": ...}`` (there is no trial of starting it to emulate).
@@ -651,8 +651,8 @@ def _simulate_core(n: int, rng: np.random.Generator, cal: _Calendar,
                    arms: frozenset[str] = frozenset(GAMMA)) -> dict[str, Any]:
     """Pupils and episodes with their main intervention, as arrays (one row per episode).
 
-    A main intervention not in ``arms`` has initiation hazard zero; the random draws are
-    the same, so everything else about the cohort stays as it would be.
+    A main intervention not in ``arms`` has initiation hazard zero; the first episode's
+    random draws are the same (later episodes follow from the changed returns).
     """
     reg = reg or _regions()
     p = _pupils(n, rng, cal, reg)
@@ -1423,8 +1423,8 @@ def simulate_cohort(n_pupils: int = 2000, seed: int = 1, progress: bool = True,
         A :class:`SimulatedCohort` with typed tables, metadata and truth (the module
         docstring says what the truth means for each shape option). Leaving a table out,
         renaming covariates or setting ``observation_start`` changes nothing else: the
-        random draws are the same. Leaving an intervention out uses the same draws too,
-        so only what that intervention changes (who starts it, their return) differs.
+        random draws are the same. Leaving an intervention out keeps the same pupils;
+        their episodes differ from the first return that intervention would have changed.
 
     >>> sim = simulate_cohort(300, seed=2, progress=False)
     >>> int((sim.tables["episodes"]["absence_start"] > pd.Timestamp(FOLLOW_UP_END)).sum())
