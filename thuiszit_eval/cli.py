@@ -125,9 +125,20 @@ def _report(args: argparse.Namespace) -> int:
 
     rep = build_report(args.cohort, args.out, lang=args.lang, min_cell=args.min_cell,
                        seed=args.seed, progress=not args.quiet, covariates=args.covariates,
-                       verbose=args.verbose)
+                       verbose=args.verbose, parameters=_parameters(args.param))
     print(rep.summary())
     return EXIT_REJECTED if rep.failed else EXIT_OK
+
+
+def _parameters(items: list[str] | None) -> dict[str, object]:
+    """``KEY=VALUE`` notebook parameters; a whole number is passed as an int."""
+    out: dict[str, object] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise ValueError(f"--param {item!r}: write it as NAME=VALUE, e.g. n_boot=500")
+        out[key.strip()] = int(value) if value.strip().lstrip("-").isdigit() else value
+    return out
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -150,6 +161,8 @@ def _add_report_options(p: argparse.ArgumentParser, default_out: str | None) -> 
     p.add_argument("--verbose", action="store_true",
                    help="show the notebook kernels' own messages (kept in "
                    "notebooks/kernels.log otherwise)")
+    p.add_argument("--param", action="append", metavar="NAME=VALUE",
+                   help="a further notebook parameter, e.g. n_boot=500 (repeatable)")
     p.add_argument("--covariates", default="default",
                    help='adjustment set of the models: "default", a list such as '
                    '"age_12plus,female,ses_index", or "default,-ses_index,+school_type"')

@@ -61,11 +61,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "adjusted_effect_note": {
         "nl": "De gecorrigeerde hazard ratio komt uit een tijdsafhankelijk Cox-model (de "
         "interventie telt pas vanaf haar start, gecorrigeerd voor leerlingkenmerken, "
-        "gestratificeerd naar samenwerkingsverband; zie hoofdstuk 04): boven 1 = snellere "
-        "terugkeer dan zonder die interventie.",
+        "gestratificeerd naar samenwerkingsverband, standaardfouten geclusterd op leerling; "
+        "zie hoofdstuk 04): boven 1 = snellere terugkeer dan zonder die interventie.",
         "en": "The adjusted hazard ratio comes from a time-varying Cox model (the intervention "
         "counts only from its start, adjusted for pupil characteristics, stratified by "
-        "samenwerkingsverband; see chapter 04): above 1 = faster return than without it.",
+        "samenwerkingsverband, standard errors clustered on pupil; see chapter 04): above 1 = "
+        "faster return than without it.",
     },
     "not_available": {"nl": "niet beschikbaar", "en": "not available"},
     "validation.rule.missing_file": {
@@ -655,6 +656,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "{df} degrees of freedom",
     },
     "se.model": {"nl": "modelgebaseerde standaardfouten", "en": "model-based standard errors"},
+    "se.note": {"nl": "Intervallen: 95%-betrouwbaarheidsintervallen, {se}.",
+                "en": "Intervals: 95% confidence intervals, {se}."},
 }
 
 

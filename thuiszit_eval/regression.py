@@ -497,10 +497,19 @@ def fit_cox_models(cohort: Cohort, definition: OutcomeDefinition | None = None,
     out.attrs.update({"reference": dict(X.attrs["reference"]),
                       "n_episodes": int(cpx["episode_id"].nunique()),
                       "n_events": int(cpx["event"].sum()), "definition": d.describe(),
-                      "se": se, "se_text": se_text(se, lang, g),
+                      "se": se, "se_text": se_text(se, lang, g), "n_regions": g,
                       "covariates": list(X.attrs["covariates"]),
                       "missing": X.attrs["missing"]})
     return out
+
+
+def se_note(models: pd.DataFrame, lang: str = "en"):
+    """The sentence under a hazard-ratio table that says which standard error it used
+    (IPython Markdown, for a notebook)."""
+    from IPython.display import Markdown
+
+    return Markdown("*" + messages.t("se.note", lang, se=se_text(
+        models.attrs.get("se", "pupil"), lang, models.attrs.get("n_regions", 0))) + "*")
 
 
 def se_text(se: str, lang: str = "en", n_regions: int = 0) -> str:

@@ -361,12 +361,15 @@ def build_report(
     progress: bool = True,
     covariates: str = "default",
     verbose: bool = False,
+    parameters: dict[str, object] | None = None,
 ) -> Report:
     """Run every notebook on the cohort and write ``out/report.html``.
 
     ``covariates`` is the adjustment set of the models (notebooks 04, 06, 07): "default"
     or a specification as in :func:`thuiszit_eval.covariates.parse_spec`. The kernels'
-    own chatter goes to ``out/notebooks/kernels.log`` unless ``verbose``.
+    own chatter goes to ``out/notebooks/kernels.log`` unless ``verbose``. ``parameters``
+    are further notebook parameters (e.g. ``{"n_boot": 500}``), given to the notebooks that
+    declare them.
 
     Executed notebooks go to ``out/notebooks/``; the key figures also to
     ``out/key_figures.csv``. Raises :class:`~thuiszit_eval.reading.CohortError` when the
@@ -388,7 +391,7 @@ def build_report(
         figures = key_figures(cohort, min_cell, lang)
     figures.to_csv(out / "key_figures.csv", index=False)
     params = {"cohort_folder": str(cohort_folder), "min_cell": min_cell, "seed": seed,
-              "lang": lang, "covariates": covariates}
+              "lang": lang, "covariates": covariates, **(parameters or {})}
     sections: list[Section] = []
     css = ""
     nbs = notebooks if notebooks is not None else notebook_paths()
