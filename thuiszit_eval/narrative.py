@@ -57,6 +57,15 @@ class Narrator:
         sections(notebook, lang)  # fail early: unknown language or missing file
         quiet_tables()
 
+    def text(self, section: str, **numbers: object) -> str:
+        body = sections(self.notebook, self.lang)[section]
+        return body.format(**numbers) if numbers else body
+
+    def __call__(self, section: str, **numbers: object):
+        from IPython.display import Markdown
+
+        return Markdown(self.text(section, **numbers))
+
 
 def _table_html(df: pd.DataFrame) -> str:
     return df.to_html(na_rep="", border=0, classes="dataframe")
@@ -78,15 +87,6 @@ def quiet_tables() -> None:
     ip.display_formatter.formatters["text/html"].for_type(pd.DataFrame, _table_html)
     warnings.simplefilter("ignore")
     np.seterr(all="ignore")
-
-    def text(self, section: str, **numbers: object) -> str:
-        body = sections(self.notebook, self.lang)[section]
-        return body.format(**numbers) if numbers else body
-
-    def __call__(self, section: str, **numbers: object):
-        from IPython.display import Markdown
-
-        return Markdown(self.text(section, **numbers))
 
 
 def number(x: float, lang: str = "nl", digits: int = 0) -> str:
