@@ -98,3 +98,17 @@ def test_mi_without_missing_values_is_the_complete_data_fit(cohorts):
     mi = I.mice_cox(full, m=3, seed=1).set_index("term")
     np.testing.assert_allclose(mi.loc[ref.index, "hr"], ref["hr"], rtol=1e-10)
     assert (mi["fmi"] < 1e-3).all()
+
+
+def test_mi_iptw_hazard_ratio_is_close_to_the_complete_data_one(cohorts):
+    from thuiszit_eval.effects import IPTWSurvival, PropensityModel, default_covariates
+    from thuiszit_eval.effects import point_treatment_data
+
+    full, holes, _ = cohorts
+    data_full, data_holes = point_treatment_data(full), point_treatment_data(holes)
+    covs = default_covariates(data_full)
+    assert "ses_index" in covs and data_holes["ses_index"].isna().any()
+    ref = IPTWSurvival(PropensityModel(covs)).fit(data_full).cox_.set_index("term")
+    mi = I.mice_iptw_hazard_ratio(data_holes, covs, m=5, seed=2)
+    assert abs(np.log(mi["hr"] / ref.loc["treated", "hr"])) < 0.1
+    assert mi["hr_lower"] < mi["hr"] < mi["hr_upper"] and mi["m"] == 5

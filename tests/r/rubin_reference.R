@@ -17,7 +17,7 @@ inputs <- do.call(rbind, lapply(cases, function(x)
 res <- do.call(rbind, lapply(cases, function(x) {
   p <- pool.scalar(x$Q, x$U, n = x$n, k = x$k)
   data.frame(case = x$case, qbar = p$qbar, ubar = p$ubar, b = p$b, t = p$t, df = p$df,
-             fmi = p$fmi, lambda = p$lambda)
+             r = p$r, fmi = p$fmi)
 }))
 write.csv(inputs, file.path(out, "inputs.csv"), row.names = FALSE)
 write.csv(res, file.path(out, "pool_scalar.csv"), row.names = FALSE)
