@@ -101,8 +101,12 @@ def test_mi_without_missing_values_is_the_complete_data_fit(cohorts):
 
 
 def test_mi_iptw_hazard_ratio_is_close_to_the_complete_data_one(cohorts):
-    from thuiszit_eval.effects import IPTWSurvival, PropensityModel, default_covariates
-    from thuiszit_eval.effects import point_treatment_data
+    from thuiszit_eval.effects import (
+        IPTWSurvival,
+        PropensityModel,
+        default_covariates,
+        point_treatment_data,
+    )
 
     full, holes, _ = cohorts
     data_full, data_holes = point_treatment_data(full), point_treatment_data(holes)
