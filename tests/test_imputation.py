@@ -109,7 +109,9 @@ def test_mi_iptw_hazard_ratio_is_close_to_the_complete_data_one(cohorts):
     )
 
     full, holes, _ = cohorts
-    data_full, data_holes = point_treatment_data(full), point_treatment_data(holes)
+    data_full = point_treatment_data(full)
+    data_holes = point_treatment_data(holes, complete_case=False)
+    assert len(point_treatment_data(holes)) < len(data_holes)  # complete cases by default
     covs = default_covariates(data_full)
     assert "ses_index" in covs and data_holes["ses_index"].isna().any()
     ref = IPTWSurvival(PropensityModel(covs)).fit(data_full).cox_.set_index("term")

@@ -68,6 +68,7 @@ __all__ = [
     "missing_report",
     "complete_cases",
     "catalogue",
+    "missing_note",
 ]
 
 #: Support needs in the standard adjustment set (the code list has more; these are the ones
@@ -331,3 +332,32 @@ def catalogue(data: Any) -> pd.DataFrame:
         out.append({"covariate": c, "source": src, "type": kind, "default": c in default,
                     "n_missing": int(s.isna().sum())})
     return pd.DataFrame(out)
+
+
+def missing_note(report: pd.DataFrame | None, lang: str = "nl", min_cell: int = 10):
+    """The sentence under a model that says how many episodes it left out for a missing
+    covariate value, and which covariates (IPython Markdown; None when none were left
+    out). Counts below ``min_cell`` are shown as "fewer than ``min_cell``".
+
+    >>> rep = pd.DataFrame({"covariate": ["ses_index", "any"], "n_missing": [42, 42]})
+    >>> missing_note(rep, "en").data.split(" (")[0]
+    '*42 episodes were left out because a covariate value was missing'
+    """
+    from IPython.display import Markdown
+
+    from .messages import t
+    from .narrative import number
+
+    if report is None or report.empty:
+        return None
+    total = int(report.loc[report["covariate"] == "any", "n_missing"].sum())
+    if total == 0:
+        return None
+
+    def n(x: int) -> str:
+        return number(x, lang) if x >= min_cell else t("fewer_than", lang, n=min_cell)
+
+    parts = [f"{r.covariate}: {n(int(r.n_missing))}" for r in report.itertuples()
+             if r.covariate != "any"]
+    return Markdown("*" + t("missing_left_out", lang, n=n(total), which="; ".join(parts))
+                    + "*")

@@ -656,6 +656,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "{df} degrees of freedom",
     },
     "se.model": {"nl": "modelgebaseerde standaardfouten", "en": "model-based standard errors"},
+    "missing_left_out": {
+        "nl": "{n} episodes zijn weggelaten omdat een covariaat ontbrak ({which}); "
+        "meervoudige imputatie staat in thuiszit_eval.imputation.",
+        "en": "{n} episodes were left out because a covariate value was missing ({which}); "
+        "multiple imputation is in thuiszit_eval.imputation.",
+    },
+    "fewer_than": {"nl": "minder dan {n}", "en": "fewer than {n}"},
     "se.note": {"nl": "Intervallen: 95%-betrouwbaarheidsintervallen, {se}.",
                 "en": "Intervals: 95% confidence intervals, {se}."},
 }

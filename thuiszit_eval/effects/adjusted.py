@@ -115,6 +115,7 @@ def point_treatment_data(
     control: Sequence[str] = PROCESS_INTERVENTIONS,
     definition: OutcomeDefinition | None = None,
     max_age: float | None = 15.0,
+    complete_case: bool = True,
 ) -> pd.DataFrame:
     """Episodes whose first intervention is ``treated`` or one of ``control``, from its start.
 
@@ -123,7 +124,12 @@ def point_treatment_data(
     comparison). Adds ``treated`` (1/0), ``days_home`` (days from the absence start to
     time zero), ``log_days_home`` = log(1 + days_home), ``prior_episode`` and ``female``
     (0/1), and
-    keeps pupils with ``age < max_age`` at time zero (``None``: no age limit).
+    keeps pupils with ``age < max_age`` at time zero (``None``: no age limit). With
+    ``complete_case`` (default) episodes with a missing default covariate are left out and
+    counted in ``.attrs["missing"]``; ``False`` keeps them (for
+    :func:`thuiszit_eval.imputation.mice_iptw_hazard_ratio`). Raises
+    :class:`~thuiszit_eval.estimability.NotApplicable` without Back to School, and
+    ``NotEstimable`` below 20 episodes or 10 returns per group.
 
     Example
     -------
@@ -155,14 +161,18 @@ def point_treatment_data(
     df["treated"] = (df["intervention"] == treated).astype(int)
     if not df["treated"].any():
         raise NotApplicable("needs_group", need="back_to_school")
+    df.attrs["extra_covariates"] = [c for c in cov.default_adjustment_set(cohort, df, base=())
+                                    if c in df]
+    # complete cases on the default adjustment set, counted (thuiszit_eval.imputation
+    # offers multiple imputation instead)
+    kept, missing = cov.complete_cases(df, default_covariates(df))
+    df = (kept if complete_case else df).copy()
     grp = df.groupby("treated")
     require_arms(grp.size().reindex([0, 1], fill_value=0).to_dict(),
                  grp["event"].apply(lambda e: int((e == 1).sum())).reindex(
                      [0, 1], fill_value=0).to_dict(), what="iptw")
+    df.attrs["missing"] = missing
     df.attrs["definition"] = d.describe()
-    df.attrs["extra_covariates"] = [c for c in cov.default_adjustment_set(cohort, df, base=())
-                                    if c in df]
-    df.attrs["missing"] = cov.missing_report(df, default_covariates(df))
     df.attrs["event_labels"] = dict(d.labels)
     df.attrs["cohort_name"] = st.cohort_name
     df.attrs["groups"] = {"treated": treated, "control": tuple(control)}
