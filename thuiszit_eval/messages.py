@@ -645,6 +645,9 @@ MESSAGES: dict[str, dict[str, str]] = {
                            "en": "The target-trial emulation"},
     "estimable.what.landmark": {"nl": "De landmark-analyse", "en": "The landmark analysis"},
     "estimable.what.fine_gray": {"nl": "Het Fine-Gray-model", "en": "The Fine-Gray model"},
+    "estimable.what.bootstrap": {"nl": "Het bootstrap-interval", "en": "The bootstrap interval"},
+    "estimable.what.case_mix": {"nl": "Het case-mixmodel van de regio's",
+                                "en": "The regions' case-mix model"},
     "se.pupil": {
         "nl": "standaardfouten robuust, geclusterd op leerling",
         "en": "standard errors robust, clustered on pupil",

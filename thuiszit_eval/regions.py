@@ -37,6 +37,7 @@ from scipy import stats
 from .cohort import Cohort
 from .describe import suppress_small
 from .effects.propensity import design_matrix
+from .estimability import require_events
 from .messages import by_lang
 from .outcomes import OutcomeDefinition, survival_table
 from .survival import cox_ph, kaplan_meier
@@ -111,6 +112,8 @@ def expected_returns(data: pd.DataFrame, covariates: Sequence[str] | None = None
             d[c] = d[c].astype(object).fillna("missing")
     x = design_matrix(d, covariates)
     x = x[_independent(x)]
+    # below 10 returns per term the case-mix model is not a model (estimability)
+    require_events(int((data["event"] == 1).sum()), x.shape[1], "case_mix")
     names = [f"x{i}" for i in range(x.shape[1])]
     fit_df = pd.DataFrame(x.to_numpy(), columns=names)
     fit_df["duration"], fit_df["event"] = data["duration"].to_numpy(), data["event"].to_numpy()

@@ -35,9 +35,18 @@ def replicate_weights(cluster_codes: np.ndarray, n_clusters: int,
 
 
 def run_chunk(fn: Callable[[np.ndarray], np.ndarray], codes: np.ndarray, n_clusters: int,
-               seeds: Sequence[np.random.SeedSequence]) -> np.ndarray:
-    return np.vstack([np.asarray(fn(replicate_weights(codes, n_clusters, s)), dtype=float)
-                      for s in seeds])
+               seeds: Sequence[np.random.SeedSequence]) -> list[np.ndarray | None]:
+    """The replicates' statistics; None for a replicate whose models cannot be fitted (a
+    resample of a small cohort can leave a covariate constant or a group without events):
+    it is left out of the intervals and counted (``n_boot`` of the interval tables)."""
+    out: list[np.ndarray | None] = []
+    for s in seeds:
+        try:
+            with np.errstate(all="ignore"):
+                out.append(np.asarray(fn(replicate_weights(codes, n_clusters, s)), dtype=float))
+        except (np.linalg.LinAlgError, ValueError, ZeroDivisionError, FloatingPointError):
+            out.append(None)
+    return out
 
 
 def iptw_weights(ps: np.ndarray, a: np.ndarray, freq: np.ndarray | None = None, *,

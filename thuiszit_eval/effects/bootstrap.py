@@ -31,6 +31,7 @@ from joblib import Parallel, cpu_count, delayed
 from scipy import stats
 from tqdm.auto import tqdm
 
+from ..estimability import NotEstimable
 from ._fast import replicate_weights, run_chunk
 
 __all__ = ["bootstrap_intervals", "cluster_bootstrap", "replicate_weights"]
@@ -93,7 +94,12 @@ def cluster_bootstrap(
                                            for ch in chunks), strict=True):
                 out.append(res)
                 bar.update(len(ch))
-    return np.vstack(out)
+    reps = [r for chunk in out for r in chunk]
+    ok = [r for r in reps if r is not None]
+    if not ok:
+        raise NotEstimable("singular", what="bootstrap")
+    k = len(ok[0])
+    return np.vstack([r if r is not None else np.full(k, np.nan) for r in reps])
 
 
 def bootstrap_intervals(estimate: np.ndarray | Sequence[float], reps: np.ndarray,
