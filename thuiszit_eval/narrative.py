@@ -68,7 +68,14 @@ class Narrator:
 
 
 def _table_html(df: pd.DataFrame) -> str:
-    return df.to_html(na_rep="", border=0, classes="dataframe")
+    """A table as HTML with missing cells empty: na_rep covers numeric columns, while
+    pandas prints None in a text column as "None", so those are blanked first."""
+    out = df.copy()
+    for i in range(out.shape[1]):
+        col = out.iloc[:, i]
+        if col.dtype == object:
+            out.iloc[:, i] = col.where(col.notna(), "")
+    return out.to_html(na_rep="", border=0, classes="dataframe")
 
 
 def quiet_tables() -> None:
