@@ -15,7 +15,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ._common import CONF_TYPES, check_columns, conf_band, survival_arrays
+from ._common import (
+    CONF_TYPES,
+    check_columns,
+    conf_band,
+    entry_array,
+    survival_arrays,
+    weight_array,
+)
 from .km import DEFAULT_TIMES, group_labels
 
 
@@ -75,6 +82,54 @@ def _aj_one(t: np.ndarray, ev: np.ndarray, causes: np.ndarray) -> dict[str, np.n
             "var0": np.maximum(var0, 0), "vark": np.maximum(vark, 0)}
 
 
+def _aj_general(t: np.ndarray, ev: np.ndarray, causes: np.ndarray, e: np.ndarray,
+                w: np.ndarray) -> dict[str, np.ndarray]:
+    """AJ estimate and IJ variance with delayed entry and case weights.
+
+    The influence of each episode is carried forward over the event times (as R's
+    multi-state survfit does), so the cost is episodes × event times: used only when
+    there is an ``entry`` or ``weights`` column (:func:`_aj_one` is the fast path).
+    """
+    times, tidx = np.unique(t, return_inverse=True)
+    nt, k, n = len(times), len(causes), len(t)
+    wsum = np.bincount(tidx, weights=w, minlength=nt)
+    d = np.zeros((nt, k))
+    for j, c in enumerate(causes):
+        d[:, j] = np.bincount(tidx, weights=w * (ev == c), minlength=nt)
+    o_e = np.argsort(e, kind="stable")
+    ent_after = np.concatenate([np.cumsum(w[o_e][::-1])[::-1], [0.0]])[
+        np.searchsorted(e[o_e], times, side="left")]
+    nrisk = wsum[::-1].cumsum()[::-1] - ent_after
+    p0 = np.ones(nt)
+    f = np.zeros((nt, k))
+    var0 = np.zeros(nt)
+    vark = np.zeros((nt, k))
+    u0 = np.zeros(n)
+    uk = np.zeros((n, k))
+    cur_p0, cur_f = 1.0, np.zeros(k)
+    cause_idx = np.searchsorted(causes, ev)  # valid only where ev > 0
+    for j in range(nt):
+        dj = d[j]
+        if dj.sum() > 0:
+            at = (e < times[j]) & (t >= times[j])
+            da_k = dj / nrisk[j]
+            dni = np.zeros((n, k))
+            hit = np.flatnonzero((tidx == j) & (ev > 0))
+            dni[hit, cause_idx[hit]] = 1.0
+            dai = (dni - at[:, None] * da_k[None, :]) / nrisk[j]
+            uk = uk + u0[:, None] * da_k[None, :] + cur_p0 * dai
+            u0 = u0 * (1 - da_k.sum()) - cur_p0 * dai.sum(axis=1)
+            cur_f = cur_f + cur_p0 * da_k
+            cur_p0 = cur_p0 * (1 - da_k.sum())
+            wu0, wuk = w * u0, w[:, None] * uk
+            v0, vk = float(wu0 @ wu0), (wuk**2).sum(axis=0)
+        elif j == 0:
+            v0, vk = 0.0, np.zeros(k)
+        p0[j], f[j], var0[j], vark[j] = cur_p0, cur_f, v0, vk
+    return {"time": times, "n_risk": nrisk, "n_event": d, "p0": p0, "f": f,
+            "var0": var0, "vark": vark}
+
+
 @dataclass
 class AalenJohansenResult:
     """Cumulative incidence of each event type (Aalen–Johansen), per group.
@@ -99,15 +154,21 @@ class AalenJohansenResult:
 
     def at_times(self, times: Sequence[float] = DEFAULT_TIMES, state: int = 1
                  ) -> pd.DataFrame:
-        """Step-function values of ``state`` at ``times`` (last estimate at or before t)."""
+        """Step-function values of ``state`` at ``times`` (last estimate at or before t).
+
+        Before a group's first exit the incidence is 0 with limits 0 and 0, as R's
+        ``summary(fit, times=)``; state 0 (no event yet) is 1 with limits 1 and 1 there (R
+        prints 0 and 0 for those limits, an interval that excludes its own estimate).
+        """
         times_a = np.sort(np.asarray(times, dtype=float))
         ci = self.cumulative_incidence(state)
+        p_start = 1.0 if state == 0 else 0.0
         out = []
         for g, c in ci.groupby("group", sort=False):
             idx = np.searchsorted(c["time"].to_numpy(), times_a, side="right") - 1
             row = {"group": g, "time": times_a, "state": state}
-            for col, start in (("pstate", 0.0), ("std_err", 0.0), ("lower", np.nan),
-                               ("upper", np.nan)):
+            for col, start in (("pstate", p_start), ("std_err", 0.0), ("lower", p_start),
+                               ("upper", p_start)):
                 v = c[col].to_numpy()[np.maximum(idx, 0)]
                 row[col] = np.where(idx >= 0, v, start)
             out.append(pd.DataFrame(row))
@@ -136,11 +197,17 @@ def aalen_johansen(
     *,
     conf_level: float = 0.95,
     conf_type: str = "log",
+    entry: str | None = None,
+    weights: str | None = None,
 ) -> AalenJohansenResult:
     """Aalen–Johansen cumulative incidence of every event code > 0, per group.
 
     Matches R ``survfit(Surv(time, factor(status)) ~ group)``: pstate, std.err
     (infinitesimal jackknife) and lower/upper ("log" is R's default ``conf.type``).
+
+    ``entry``: column of delayed-entry times (left truncation: at risk on (entry,
+    duration]), as ``survfit(Surv(entry, time, factor(status)) ~ group, id = id)``;
+    ``weights``: column of case weights, as ``survfit(..., weights = w)`` (IJ variance).
 
     Example
     -------
@@ -152,14 +219,18 @@ def aalen_johansen(
     """
     if conf_type not in CONF_TYPES:
         raise ValueError(f"conf_type must be one of {CONF_TYPES}, got {conf_type!r}")
-    check_columns(data, [duration, event, group])
+    check_columns(data, [duration, event, group, entry, weights])
     t, ev = survival_arrays(data, duration, event)
+    general = entry is not None or weights is not None
+    e = entry_array(data, entry, duration, t) if entry else np.full(len(t), -np.inf)
+    w = weight_array(data, weights)
     causes = np.array(sorted(c for c in np.unique(ev) if c > 0))
     labels, levels = group_labels(data, group)
     parts, n = [], {}
     for g in levels:
         m = labels == g
-        r = _aj_one(t[m], ev[m], causes)
+        r = (_aj_general(t[m], ev[m], causes, e[m], w[m]) if general
+             else _aj_one(t[m], ev[m], causes))
         n[g] = int(m.sum())
         nt = len(r["time"])
         base = {"group": g, "time": r["time"], "n_risk": r["n_risk"]}
