@@ -108,6 +108,158 @@ class CoxResult:
         tab["p"] = stats.chi2.sf(tab["chisq"], tab["df"])
         return ZphResult(tab, transform)
 
+    @property
+    def var_(self) -> np.ndarray:
+        """The variance matrix in use (robust when requested), as ``coxph()$var``."""
+        return self.var_robust if self.var_robust is not None else self.var_model
+
+    def baseline_hazard(self, centered: bool = True) -> pd.DataFrame:
+        """Cumulative baseline hazard, as R ``basehaz(fit, centered = centered)``.
+
+        ``centered=True``: at R's ``fit$means`` (the weighted column means, with 0 for a
+        0/1 covariate, as survival ≥ 3), else at zero. Columns:
+        [strata,] time (every distinct exit time), hazard (cumulative). Efron ties give the
+        Efron-corrected increments, as survfit.coxph's default ``ctype``.
+        """
+        d = self._design
+        x = d["x"]
+        binary = np.all((x == 0) | (x == 1), axis=0)
+        means = np.where(binary, 0.0, np.average(x, axis=0, weights=d["weights"]))
+        x0 = (means if centered else np.zeros(x.shape[1]))[None, :]
+        pred = self.predict_survival(pd.DataFrame(x0, columns=list(self.table["term"])),
+                                     _strata_all=True)
+        out = pred.rename(columns={"cumhaz": "hazard"})
+        cols = (["strata"] if "strata" in out else []) + ["time", "hazard"]
+        return out[cols].reset_index(drop=True)
+
+    def predict_survival(self, newdata: pd.DataFrame, times: Sequence[float] | None = None,
+                         *, _strata_all: bool = False) -> pd.DataFrame:
+        """Predicted survival curves for covariate profiles, as ``survfit(fit, newdata=)``.
+
+        ``newdata``: one row per profile with the model's covariates (and the strata
+        column(s) of a stratified model). Returns one row per profile × time: profile (row
+        position in ``newdata``), [strata,] time, cumhaz = Λ0(t)·exp(x'β), surv =
+        exp(−cumhaz), std_err (SE of cumhaz, with the variance of β̂: Tsiatis' formula, as
+        R's std.err) and the "log" interval lower, upper. ``times=None``: every distinct
+        exit time of the stratum, else the step function at ``times``.
+
+        Example
+        -------
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"duration": [3, 5, 6, 8, 9, 12, 13, 15],
+        ...                    "event": [1, 1, 0, 1, 1, 1, 0, 1],
+        ...                    "x": [1.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 0.0]})
+        >>> fit = cox_ph(df, covariates=["x"])
+        >>> p = fit.predict_survival(pd.DataFrame({"x": [0.0, 1.0]}), times=[6])
+        >>> p["surv"].round(3).tolist()
+        [0.772, 0.757]
+        """
+        d = self._design
+        terms = list(self.table["term"])
+        beta = self.table["coef"].to_numpy()
+        steps = _hazard_steps(d, beta, self.ties)
+        try:
+            x0 = newdata[terms].to_numpy(dtype=float)
+        except KeyError as err:
+            raise KeyError(f"newdata needs the model's covariates {terms} ({err})") from err
+        labels = d.get("strata_labels")
+        if labels is None or _strata_all:
+            prof_strata = [list(steps)] * len(x0) if _strata_all else [[0]] * len(x0)
+        else:
+            cols = d["strata_cols"]
+            missing = [c for c in cols if c not in newdata]
+            if missing:
+                raise KeyError(f"newdata needs the strata column(s) {missing} of the model")
+            key = newdata[cols].astype(str).agg("|".join, axis=1).to_numpy()
+            lookup = {lab: i for i, lab in enumerate(labels)}
+            bad = [k for k in key if k not in lookup]
+            if bad:
+                raise ValueError(f"newdata has strata {bad[:3]} that the model was not fitted on")
+            prof_strata = [[lookup[k]] for k in key]
+        z = zval(self.conf_level)
+        vb = self.var_
+        out = []
+        for i, xi in enumerate(x0):
+            xc = xi - d["center"]
+            risk = float(np.exp(xc @ beta))
+            for s in prof_strata[i]:
+                st = steps[s]
+                tt, hc, vh, xb = st["time"], st["hazard"], st["varhaz"], st["xbar"]
+                if times is not None:
+                    ta = np.asarray(times, dtype=float)
+                    idx = np.searchsorted(tt, ta, side="right") - 1
+                    ok = idx >= 0
+                    ii = np.maximum(idx, 0)
+                    hc, vh, xb = (np.where(ok, hc[ii], 0.0), np.where(ok, vh[ii], 0.0),
+                                  np.where(ok[:, None], xb[ii], 0.0))
+                    tt = ta
+                dd = xb - hc[:, None] * xc[None, :]
+                var = risk**2 * (vh + np.einsum("ti,ij,tj->t", dd, vb, dd))
+                ch = risk * hc
+                se = np.sqrt(np.maximum(var, 0))
+                surv = np.exp(-ch)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    lo = np.where(surv > 0, np.exp(-ch - z * se), np.nan)
+                    hi = np.minimum(np.where(surv > 0, np.exp(-ch + z * se), np.nan), 1)
+                row = {"profile": i}
+                if labels is not None:
+                    row["strata"] = labels[s]
+                out.append(pd.DataFrame({**row, "time": tt, "cumhaz": ch, "surv": surv,
+                                         "std_err": se, "lower": lo, "upper": hi}))
+        return pd.concat(out, ignore_index=True)
+
+    def adjusted_survival(self, data: pd.DataFrame,
+                          settings: dict[str, dict[str, float]],
+                          times: Sequence[float] | None = None) -> pd.DataFrame:
+        """Directly standardised (g-formula) survival curves, as adjustedCurves' "direct".
+
+        For each label in ``settings`` the columns it names are set to its values in every
+        row of ``data`` (usually the cohort the model was fitted on), the survival curve is
+        predicted for each row and the curves are averaged: the share not yet returned had
+        everyone been in that setting. Columns: setting, time, surv, returned = 1 − surv.
+        R: ``colMeans(t(survfit(fit, newdata = d_set)$surv))``. Pointwise SEs are not
+        given (adjustedCurves uses the bootstrap for them).
+
+        Example
+        -------
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"duration": [3, 5, 6, 8, 9, 12, 13, 15],
+        ...                    "event": [1, 1, 0, 1, 1, 1, 0, 1],
+        ...                    "x": [1.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 0.0],
+        ...                    "age": [12.0, 13, 14, 12, 15, 13, 14, 12]})
+        >>> fit = cox_ph(df, covariates=["x", "age"])
+        >>> a = fit.adjusted_survival(df, {"x=0": {"x": 0}, "x=1": {"x": 1}}, times=[9])
+        >>> a["surv"].round(3).tolist()
+        [0.501, 0.448]
+        """
+        times_a = None if times is None else np.asarray(times, dtype=float)
+        if times_a is None:
+            times_a = np.unique(self._design["stop"])
+        out = []
+        for label, values in settings.items():
+            nd = data.copy()
+            for col, v in values.items():
+                if col not in nd:
+                    raise KeyError(f"setting {label!r}: column {col!r} not in data")
+                nd[col] = v
+            p = self.predict_survival(nd, times_a)
+            m = p.groupby("time", sort=True)["surv"].mean()
+            out.append(pd.DataFrame({"setting": label, "time": m.index.to_numpy(),
+                                     "surv": m.to_numpy(), "returned": 1 - m.to_numpy()}))
+        return pd.concat(out, ignore_index=True)
+
+    def concordance(self) -> pd.DataFrame:
+        """Harrell's concordance of the linear predictor, as R ``concordance(fit)``.
+
+        A pair is comparable when one pupil returns while the other is still at risk
+        (within a stratum; with delayed entry only while both are under observation);
+        it is concordant when the one who returns first has the higher risk score. Tied
+        scores count one half, tied event times are left out (R's tied.y). Returns one row:
+        concordance, std_err (R's infinitesimal-jackknife SE), concordant, discordant,
+        tied_x, tied_y.
+        """
+        return _concordance(self._design, self.table["coef"].to_numpy())
+
     def summary(self) -> str:
         cols = ["term", "coef", "hr", "se", "z", "p", "hr_lower", "hr_upper"]
         return "\n".join([
@@ -119,6 +271,114 @@ class CoxResult:
 
     def __str__(self) -> str:
         return self.summary()
+
+
+def _hazard_steps(d: dict, beta: np.ndarray, ties: str) -> dict[int, dict[str, np.ndarray]]:
+    """Per stratum: baseline cumulative hazard at the centre, its variance part and the
+    cumulated x̄ increments at every distinct exit time (R's agsurv, Efron or Breslow).
+
+    Efron: d tied deaths at t are d sub-steps with denominators S0 − (j/d)·(deaths' risk),
+    each with the deaths' mean weight, as survfit.coxph with ``ctype = 2``.
+    """
+    start, stop, ev, w, strata = d["start"], d["stop"], d["event"], d["weights"], d["strata"]
+    xc = d["x"] - d["center"]
+    r = w * np.exp(xc @ beta)
+    p = xc.shape[1]
+    out = {}
+    for s in np.unique(strata):
+        rows = np.flatnonzero(strata == s)
+        alltimes = np.unique(stop[rows])
+        dr = rows[ev[rows] == 1]
+        dr = dr[np.argsort(stop[dr], kind="stable")]
+        ut, di, dcount = np.unique(stop[dr], return_inverse=True, return_counts=True)
+        nd = len(ut)
+        rs, rx = r[rows], r[rows, None] * xc[rows]
+        o_stop = np.argsort(stop[rows], kind="stable")
+        o_start = np.argsort(start[rows], kind="stable")
+        s0 = (_rev_sum(stop[rows][o_stop], rs[o_stop], ut)
+              - _rev_sum(start[rows][o_start], rs[o_start], ut))
+        s1 = (_rev_sum(stop[rows][o_stop], rx[o_stop], ut)
+              - _rev_sum(start[rows][o_start], rx[o_start], ut))
+        d_r = np.bincount(di, weights=r[dr], minlength=nd)
+        d_rx = np.zeros((nd, p))
+        np.add.at(d_rx, di, r[dr, None] * xc[dr])
+        d_w = np.bincount(di, weights=w[dr], minlength=nd)
+        first = np.concatenate([[0], np.cumsum(dcount)[:-1]]).astype(int)
+        j = np.arange(len(dr)) - np.repeat(first, dcount)
+        frac = j / dcount[di] if ties == "efron" else np.zeros(len(dr))
+        wt = (d_w / dcount)[di]
+        den = s0[di] - frac * d_r[di]
+        num = s1[di] - frac[:, None] * d_rx[di]
+        haz = np.bincount(di, weights=wt / den, minlength=nd)
+        vh = np.bincount(di, weights=wt / den**2, minlength=nd)
+        xb = np.zeros((nd, p))
+        np.add.at(xb, di, (wt / den**2)[:, None] * num)
+        k = np.searchsorted(ut, alltimes, side="right")  # death times <= each time
+
+        def cum(v: np.ndarray, k: np.ndarray = k) -> np.ndarray:
+            return np.concatenate([np.zeros((1, *v.shape[1:])), np.cumsum(v, axis=0)])[k]
+
+        out[int(s)] = {"time": alltimes, "hazard": cum(haz), "varhaz": cum(vh),
+                       "xbar": cum(xb)}
+    return out
+
+
+def _rev_sum(sorted_key: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Σ values over rows with sorted_key ≥ at (sorted_key ascending)."""
+    cs = np.concatenate([np.cumsum(values[::-1], axis=0)[::-1],
+                         np.zeros((1, *values.shape[1:]))])
+    return cs[np.searchsorted(sorted_key, at, side="left")]
+
+
+def _concordance(d: dict, beta: np.ndarray) -> pd.DataFrame:
+    """Harrell's C with R's conventions and its infinitesimal-jackknife variance.
+
+    For each event time, the deaths are compared with everyone at risk who has not died at
+    that time (censored at t counts as surviving t); weights multiply. The IJ derivative of
+    C = N/D with respect to pupil i's weight is (N_i − C·D_i)/D, with N_i, D_i the pair sums
+    that involve i; var = Σ (w_i · that)².
+    """
+    start, stop, ev, w, strata = d["start"], d["stop"], d["event"], d["weights"], d["strata"]
+    lp = (d["x"] - d["center"]) @ beta
+    n = len(stop)
+    conc = disc = tx = ty = 0.0
+    n_i = np.zeros(n)  # Σ over pairs with i of w_other · score (1, ½, 0)
+    d_i = np.zeros(n)  # Σ over pairs with i of w_other
+    for s in np.unique(strata):
+        rows = np.flatnonzero(strata == s)
+        for t in np.unique(stop[rows][ev[rows] == 1]):
+            dead = rows[(stop[rows] == t) & (ev[rows] == 1)]
+            risk = rows[(start[rows] < t) & (stop[rows] >= t)]
+            comp = risk[~((stop[risk] == t) & (ev[risk] == 1))]
+            wd = w[dead]
+            ty += (wd.sum() ** 2 - (wd**2).sum()) / 2
+            if len(comp) == 0:
+                continue
+            # for each comparator j: weights of deaths with lp > lp_j, == lp_j, < lp_j
+            od = np.argsort(lp[dead], kind="stable")
+            lps, ws = lp[dead][od], np.concatenate([[0.0], np.cumsum(wd[od])])
+            lo = np.searchsorted(lps, lp[comp], side="left")
+            hi = np.searchsorted(lps, lp[comp], side="right")
+            w_less, w_eq = ws[lo], ws[hi] - ws[lo]
+            w_more = ws[-1] - ws[hi]
+            wc = w[comp]
+            conc += float(wc @ w_more)
+            disc += float(wc @ w_less)
+            tx += float(wc @ w_eq)
+            n_i[comp] += w_more + 0.5 * w_eq
+            d_i[comp] += ws[-1]
+            # for each death: comparators with lower, equal, higher lp
+            oc = np.argsort(lp[comp], kind="stable")
+            lpc, cs = lp[comp][oc], np.concatenate([[0.0], np.cumsum(wc[oc])])
+            lo2 = np.searchsorted(lpc, lp[dead], side="left")
+            hi2 = np.searchsorted(lpc, lp[dead], side="right")
+            n_i[dead] += cs[lo2] + 0.5 * (cs[hi2] - cs[lo2])
+            d_i[dead] += cs[-1]
+    den = conc + disc + tx
+    c = (conc + tx / 2) / den if den > 0 else np.nan
+    se = float(np.sqrt(np.sum((w * (n_i - c * d_i) / den) ** 2))) if den > 0 else np.nan
+    return pd.DataFrame([{"concordance": c, "std_err": se, "concordant": conc,
+                          "discordant": disc, "tied_x": tx, "tied_y": ty}])
 
 
 def _km_left(start: np.ndarray, stop: np.ndarray, ev: np.ndarray) -> np.ndarray:
@@ -207,6 +467,7 @@ def cox_ph(
     weights: str | None = None,
     ties: str = "efron",
     conf_level: float = 0.95,
+    entry: str | None = None,
 ) -> CoxResult:
     """Cox proportional hazards model for the hazard of event ``event_code``.
 
@@ -215,7 +476,9 @@ def cox_ph(
     ``start`` the data are a counting-process table and ``duration`` is the stop time
     (R: ``coxph(Surv(start, stop, event) ~ ...)``). ``robust=True`` matches
     ``coxph(..., robust=TRUE)``; ``cluster="col"`` matches ``coxph(..., cluster=col)``.
-    Covariates must be numeric (make dummies first).
+    Covariates must be numeric (make dummies first). ``entry`` names a column of
+    delayed-entry times (left truncation), as ``coxph(Surv(entry, time, status) ~ ...)``;
+    it is the same as ``start`` (give one of the two).
 
     Example
     -------
@@ -227,6 +490,11 @@ def cox_ph(
     >>> round(float(fit.table["coef"].iloc[0]), 4)
     0.3466
     """
+    if entry is not None:
+        if start is not None:
+            raise ValueError("give either start (counting-process rows) or entry (delayed "
+                             "entry), not both: they name the same (start, stop] column")
+        start = entry
     if covariates is None:
         covariates = [c for c in data.columns
                       if c not in {duration, event, start, cluster, weights}
@@ -249,7 +517,7 @@ def cox_ph(
     w = data[weights].to_numpy(dtype=float) if weights else np.ones(len(data))
     s = (data[strata_cols].astype(str).agg("|".join, axis=1).to_numpy()
          if strata_cols else np.zeros(len(data), dtype=int))
-    s = pd.factorize(s)[0]
+    s, strata_labels = pd.factorize(s, sort=True)
     cl = data[cluster].to_numpy() if cluster else None
     beta, v, vr, ll = fit_cox_arrays(st, stop, ev, x, w, s, cl, robust=robust, ties=ties,
                                      terms=covariates, own_solver=start is not None)
@@ -260,5 +528,7 @@ def cox_ph(
         table=table, n=len(data), n_events=int(ev.sum()), loglik=ll, ties=ties,
         variance=variance, conf_level=conf_level, event_code=event_code, var_model=v,
         var_robust=vr,
-        _design={"start": st, "stop": stop, "event": ev, "x": x, "weights": w, "strata": s},
+        _design={"start": st, "stop": stop, "event": ev, "x": x, "weights": w, "strata": s,
+                 "center": x.mean(axis=0), "strata_cols": strata_cols,
+                 "strata_labels": list(strata_labels) if strata_cols else None},
     )
