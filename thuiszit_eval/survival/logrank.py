@@ -74,7 +74,7 @@ class LogRankResult:
         ...                    "event": [1, 1, 0, 1, 1, 0, 1, 1, 1],
         ...                    "group": list("abcabcabc")})
         >>> round(logrank_test(df).trend().chisq, 4)
-        0.2593
+        4.2787
         """
         c = (np.arange(1, len(self.table) + 1, dtype=float) if scores is None
              else np.asarray(scores, dtype=float))
