@@ -126,7 +126,11 @@ def _aj_general(t: np.ndarray, ev: np.ndarray, causes: np.ndarray, e: np.ndarray
         elif j == 0:
             v0, vk = 0.0, np.zeros(k)
         p0[j], f[j], var0[j], vark[j] = cur_p0, cur_f, v0, vk
-    return {"time": times, "n_risk": nrisk, "n_event": d, "p0": p0, "f": f,
+    # R reports unweighted numbers at risk for multi-state curves
+    cnt = np.bincount(tidx, minlength=nt).astype(float)
+    n_count = cnt[::-1].cumsum()[::-1] - np.concatenate(
+        [np.arange(n, 0, -1, dtype=float), [0.0]])[np.searchsorted(e[o_e], times, "left")]
+    return {"time": times, "n_risk": n_count, "n_event": d, "p0": p0, "f": f,
             "var0": var0, "vark": vark}
 
 

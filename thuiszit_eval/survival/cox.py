@@ -139,8 +139,9 @@ class CoxResult:
         ``newdata``: one row per profile with the model's covariates (and the strata
         column(s) of a stratified model). Returns one row per profile × time: profile (row
         position in ``newdata``), [strata,] time, cumhaz = Λ0(t)·exp(x'β), surv =
-        exp(−cumhaz), std_err (SE of cumhaz, with the variance of β̂: Tsiatis' formula, as
-        R's std.err) and the "log" interval lower, upper. ``times=None``: every distinct
+        exp(−cumhaz), std_err (SE of surv, as ``summary()``'s std.err), std_err_cumhaz (SE
+        of cumhaz with the variance of β̂, Tsiatis' formula, as ``survfit()$std.err``) and the
+        "log" interval lower, upper. ``times=None``: every distinct
         exit time of the stratum, else the step function at ``times``.
 
         Example
@@ -205,7 +206,8 @@ class CoxResult:
                 if labels is not None:
                     row["strata"] = labels[s]
                 out.append(pd.DataFrame({**row, "time": tt, "cumhaz": ch, "surv": surv,
-                                         "std_err": se, "lower": lo, "upper": hi}))
+                                         "std_err": surv * se, "std_err_cumhaz": se,
+                                         "lower": lo, "upper": hi}))
         return pd.concat(out, ignore_index=True)
 
     def adjusted_survival(self, data: pd.DataFrame,
@@ -254,9 +256,9 @@ class CoxResult:
         A pair is comparable when one pupil returns while the other is still at risk
         (within a stratum; with delayed entry only while both are under observation);
         it is concordant when the one who returns first has the higher risk score. Tied
-        scores count one half, tied event times are left out (R's tied.y). Returns one row:
-        concordance, std_err (R's infinitesimal-jackknife SE), concordant, discordant,
-        tied_x, tied_y.
+        scores count one half, tied event times are left out (R's tied.y, and tied.xy when
+        the scores are tied as well). Returns one row: concordance, std_err (R's
+        infinitesimal-jackknife SE), concordant, discordant, tied_x, tied_y, tied_xy.
         """
         return _concordance(self._design, self.table["coef"].to_numpy())
 
@@ -339,9 +341,12 @@ def _concordance(d: dict, beta: np.ndarray) -> pd.DataFrame:
     that involve i; var = Σ (w_i · that)².
     """
     start, stop, ev, w, strata = d["start"], d["stop"], d["event"], d["weights"], d["strata"]
-    lp = (d["x"] - d["center"]) @ beta
+    lp = d["x"] @ beta
+    # scores equal up to rounding are ties (floating noise of ~1e-17 must not decide)
+    scale = max(float(np.max(np.abs(lp), initial=0.0)), 1.0)
+    lp = np.round(lp / scale, 10)
     n = len(stop)
-    conc = disc = tx = ty = 0.0
+    conc = disc = tx = ty = txy = 0.0
     n_i = np.zeros(n)  # Σ over pairs with i of w_other · score (1, ½, 0)
     d_i = np.zeros(n)  # Σ over pairs with i of w_other
     for s in np.unique(strata):
@@ -351,7 +356,13 @@ def _concordance(d: dict, beta: np.ndarray) -> pd.DataFrame:
             risk = rows[(start[rows] < t) & (stop[rows] >= t)]
             comp = risk[~((stop[risk] == t) & (ev[risk] == 1))]
             wd = w[dead]
-            ty += (wd.sum() ** 2 - (wd**2).sum()) / 2
+            # pairs of returns at the same time: tied on y, or on x and y (R's tied.xy)
+            _, grp = np.unique(lp[dead], return_inverse=True)
+            wg = np.bincount(grp, weights=wd)
+            wg2 = np.bincount(grp, weights=wd**2)
+            pairs_xy = float(np.sum(wg**2 - wg2) / 2)
+            txy += pairs_xy
+            ty += (wd.sum() ** 2 - (wd**2).sum()) / 2 - pairs_xy
             if len(comp) == 0:
                 continue
             # for each comparator j: weights of deaths with lp > lp_j, == lp_j, < lp_j
@@ -378,7 +389,7 @@ def _concordance(d: dict, beta: np.ndarray) -> pd.DataFrame:
     c = (conc + tx / 2) / den if den > 0 else np.nan
     se = float(np.sqrt(np.sum((w * (n_i - c * d_i) / den) ** 2))) if den > 0 else np.nan
     return pd.DataFrame([{"concordance": c, "std_err": se, "concordant": conc,
-                          "discordant": disc, "tied_x": tx, "tied_y": ty}])
+                          "discordant": disc, "tied_x": tx, "tied_y": ty, "tied_xy": txy}])
 
 
 def _km_left(start: np.ndarray, stop: np.ndarray, ev: np.ndarray) -> np.ndarray:

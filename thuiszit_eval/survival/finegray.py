@@ -380,8 +380,8 @@ class FineGrayResult:
 
         The subdistribution model's baseline (Efron-corrected, on R's finegray rows) times
         exp(x'β): CIF(t | x) = 1 − exp(−Λ0(t)·exp(x'β)). Returns profile, [strata,] time,
-        cif, std_err (SE of the cumulative subdistribution hazard, with the chosen variance
-        of β̂, as R), lower, upper ("log" interval of 1 − CIF, turned around).
+        cif, std_err (SE of the CIF, with the chosen variance of β̂, as R's ``summary()``),
+        lower, upper (R's "log" interval of 1 − CIF, turned around).
 
         Example
         -------
@@ -395,7 +395,6 @@ class FineGrayResult:
         """
         cox = self._cox()
         p = cox.predict_survival(newdata, times)
-        p = p.rename(columns={"cumhaz": "cumhaz_sub"})
         out = p.drop(columns=["surv", "lower", "upper"]).copy()
         out["cif"] = 1 - p["surv"]
         out["lower"] = 1 - p["upper"]

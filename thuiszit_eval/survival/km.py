@@ -213,7 +213,11 @@ class KaplanMeierResult:
             cum_ce = np.concatenate([[0.0], c["n_censor"].cumsum().to_numpy()])
             ev = np.diff(np.concatenate([[0.0], cum_ev[idx + 1]]))
             ce = np.diff(np.concatenate([[0.0], cum_ce[idx + 1]]))
-            n_risk = self._at_risk(g, times_a)
+            # as summary.survfit: the number at risk at the first curve time >= t (with
+            # delayed entry, pupils entering between t and that time count, as in R)
+            nxt = np.searchsorted(ct, times_a, side="left")
+            nr = np.concatenate([c["n_risk"].to_numpy(), [0.0]])
+            n_risk = nr[nxt]
             surv = pick("surv", 1.0)
             out.append(pd.DataFrame({
                 "group": g, "time": times_a, "n_risk": n_risk.astype(float),
