@@ -142,12 +142,23 @@ def _suppress(df: pd.DataFrame, min_cell: int) -> pd.DataFrame:
     return suppress_small(df, cols, min_cell) if cols else df
 
 
+def _obs_start(cohort: Cohort) -> str:
+    return f"{pd.Timestamp(cohort.metadata['observation_start']):%Y-%m-%d}"
+
+
 def _readme(definition: OutcomeDefinition, group: str, reference: str, min_cell: int,
-            n_groups: int) -> str:
+            n_groups: int, n_before: int | None = None, obs_start: str | None = None) -> str:
+    entry = [] if obs_start is None else [
+        "",
+        f"Delayed entry: the registration starts on {obs_start}. Episodes already running "
+        "then are counted from that date on (left truncation), so long episodes are not "
+        f"over-represented; {n_before or 0} episodes that had ended before it are left out.",
+    ]
     lines = [
         "# Time to return to school",
         "",
         f"Outcome: {definition.describe()}",
+        *entry,
         "",
         f"Groups: `{group}` ({n_groups} groups; the first intervention of the episode, fixed "
         f"at the origin). Reference group: `{reference}`.",
@@ -196,9 +207,12 @@ def analyse_cohort(
     reference = reference_group(data, group)
     labels = definition.labels
 
-    km = kaplan_meier(data, "duration", "event", group=group)
-    aj = aalen_johansen(data, "duration", "event", group=group)
-    lr = logrank_test(data, "duration", "event", group=group)
+    # a prevalent cohort (observation_start in the metadata): episodes already running on
+    # that date enter the risk set then (left truncation) in every estimator
+    entry = "entry" if "entry" in data else None
+    km = kaplan_meier(data, "duration", "event", group=group, entry=entry)
+    aj = aalen_johansen(data, "duration", "event", group=group, entry=entry)
+    lr = logrank_test(data, "duration", "event", group=group, entry=entry)
 
     curve = km.table[km.table["n_risk"] >= min_cell].reset_index(drop=True)
     counts = pd.DataFrame({"group": km.groups, "n": km.n.to_numpy(),
@@ -222,9 +236,10 @@ def analyse_cohort(
         ci.append(a)
 
     x, terms = _design(data, group, reference)
-    model = pd.concat([data[["duration", "event", CLUSTER]], x], axis=1)
-    cox = cox_ph(model, "duration", "event", terms, cluster=CLUSTER)
-    fg = fine_gray(model, "duration", "event", terms)
+    model = pd.concat([data[["duration", "event", CLUSTER, *([entry] if entry else [])]], x],
+                      axis=1)
+    cox = cox_ph(model, "duration", "event", terms, cluster=CLUSTER, entry=entry)
+    fg = fine_gray(model, "duration", "event", terms, entry=entry)
 
     tables = {
         "km_by_group": curve,
@@ -240,8 +255,8 @@ def analyse_cohort(
     for name, df in tables.items():
         df.to_csv(out / f"{name}.csv", index=False, float_format="%.6g")
 
-    aj_all = aalen_johansen(data, "duration", "event")
-    km_all = kaplan_meier(data, "duration", "event")
+    aj_all = aalen_johansen(data, "duration", "event", entry=entry)
+    km_all = kaplan_meier(data, "duration", "event", entry=entry)
     figs = {
         "km_plot": km_plot(km, min_at_risk=min_cell, **lang_kw(km_plot, lang)),
         "cif_plot": cif_plot(aj_all, labels=labels, min_at_risk=min_cell,
@@ -253,7 +268,10 @@ def analyse_cohort(
         fig.savefig(out / f"{name}.png", dpi=120, metadata={"Software": None})
         plt.close(fig)
     (out / "README.md").write_text(
-        _readme(definition, group, reference, min_cell, len(km.groups)), encoding="utf-8")
+        _readme(definition, group, reference, min_cell, len(km.groups),
+                st.n_excluded.get("ended before observation start") if entry else None,
+                _obs_start(cohort) if entry else None),
+        encoding="utf-8")
     return tables
 
 
