@@ -344,3 +344,37 @@ def test_entry_after_exit_is_a_readable_error():
         sv.kaplan_meier(d, entry="entry")
     with pytest.raises(ValueError, match="either start"):
         sv.cox_ph(d.assign(x=[0.0, 1.0]), covariates=["x"], start="entry", entry="entry")
+
+
+# --------------------------------------------------------------------------- cmprsk::cuminc
+GRAY_CASES = [("mgus2_male", "mgus2", "male", {}), ("pbc_trt", "pbc_gray", "trt", {}),
+              ("pbc_agegrp", "pbc_gray", "agegrp", {}),
+              ("pbc_agegrp_rho1", "pbc_gray", "agegrp", {"rho": 1}),
+              ("pbc_agegrp_strata_sex", "pbc_gray", "agegrp", {"strata": "sex"})]
+
+
+@pytest.mark.parametrize(("name", "file", "group", "kw"), GRAY_CASES)
+def test_gray_test_matches_cuminc_tests(name, file, group, kw):
+    r = ref("gray_test.csv").query("dataset == @name").reset_index(drop=True)
+    res = sv.gray_test(dataset(file), "time", "status", group, **kw)
+    assert res.table["cause"].tolist() == r["cause"].tolist()
+    assert res.table["df"].tolist() == r["df"].tolist()
+    close(res.table["chisq"], r["chisq"], POINT)
+    close(res.table["p"], r["p"], POINT)
+
+
+CUMINC_SETS = [("mgus2", "mgus2", None), ("mgus2_sex", "mgus2", "male"), ("pbc", "pbc", None),
+               ("ties", "ties", None), ("ties_group", "ties", "group")]
+
+
+@pytest.mark.parametrize(("name", "file", "group"), CUMINC_SETS)
+def test_cuminc_variance_matches_cmprsk(name, file, group):
+    """Gray's variance against timepoints(cuminc(...))$var in the first R reference."""
+    old = Path(__file__).parent / "fixtures" / "r_survival"
+    r = pd.read_csv(old / "cuminc.csv").query("dataset == @name")
+    d = pd.read_csv(old / f"ds_{file}.csv")
+    for (g, cause), rc in r.groupby(["group", "cause"]):
+        a = sv.cuminc(d, "time", "status", group, times=rc["time"])
+        a = a[(a["group"] == str(g)) & (a["cause"] == int(cause))]
+        close(a["estimate"], rc["est"], POINT)
+        close(a["variance"], rc["var"], SE)

@@ -366,6 +366,23 @@ for (lev in c(0, 1)) {
 }
 wcsv(do.call(rbind, adj), "cox_adjusted.csv")
 
+# ---------------------------------------------------------------- Gray's test (cuminc)
+gt <- list()
+add_gray <- function(name, ci) {
+  tt <- ci$Tests
+  gt[[length(gt) + 1]] <<- data.frame(dataset = name, cause = as.integer(rownames(tt)),
+                                      chisq = tt[, "stat"], p = tt[, "pv"], df = tt[, "df"])
+}
+pb$agegrp <- cut(pb$age, c(0, 45, 55, 100), labels = c("a<45", "b45-55", "c55+"))
+wcsv(pb[, c("id", "time", "status", "trt", "sex", "agegrp")], "ds_pbc_gray.csv")
+add_gray("mgus2_male", cuminc(mg$time, mg$status, mg$male, cencode = 0))
+add_gray("pbc_trt", cuminc(pb$time, pb$status, pb$trt, cencode = 0))
+add_gray("pbc_agegrp", cuminc(pb$time, pb$status, pb$agegrp, cencode = 0))
+add_gray("pbc_agegrp_rho1", cuminc(pb$time, pb$status, pb$agegrp, rho = 1, cencode = 0))
+add_gray("pbc_agegrp_strata_sex", cuminc(pb$time, pb$status, pb$agegrp, strata = pb$sex,
+                                         cencode = 0))
+wcsv(do.call(rbind, gt), "gray_test.csv")
+
 meta <- data.frame(
   key = c("R.version", "survival", "cmprsk", "generated_by"),
   value = c(R.version.string, as.character(packageVersion("survival")),

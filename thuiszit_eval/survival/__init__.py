@@ -9,20 +9,25 @@ tidy ``.table`` and a ``summary()``; ``tests/r/reference_survival.R`` holds the 
 from .competing import AalenJohansenResult, aalen_johansen
 from .cox import CoxResult, ZphResult, cox_ph
 from .finegray import FineGrayResult, fine_gray, finegray_expand
+from .gray import GrayTestResult, cuminc, gray_test
 from .km import KaplanMeierResult, kaplan_meier
-from .logrank import LogRankResult, logrank_test
+from .logrank import LogRankResult, TrendResult, logrank_test
 
 __all__ = [
     "AalenJohansenResult",
     "aalen_johansen",
     "CoxResult",
     "FineGrayResult",
+    "GrayTestResult",
     "KaplanMeierResult",
     "LogRankResult",
+    "TrendResult",
     "ZphResult",
     "cox_ph",
+    "cuminc",
     "fine_gray",
     "finegray_expand",
+    "gray_test",
     "kaplan_meier",
     "logrank_test",
 ]
