@@ -2,9 +2,10 @@
 
 Matches R ``survfit(Surv(time, factor(status)) ~ group)`` (a multi-state fit): ``pstate``,
 its infinitesimal-jackknife ``std.err`` and the "log" interval. Point estimates also equal
-``cmprsk::cuminc``; cuminc's variance (Gray's delta-method formula, from its Fortran
-routine) is a different estimator that is not reproduced here: it differs from the
-infinitesimal-jackknife variance by a few percent (see tests/test_survival.py).
+``cmprsk::cuminc``; cuminc's variance (Gray's delta-method formula) is a different
+estimator, a few percent away from the infinitesimal-jackknife one: it is
+:func:`thuiszit_eval.survival.cuminc` (with Gray's test, :func:`~thuiszit_eval.survival.
+gray_test`).
 """
 
 from __future__ import annotations
