@@ -24,7 +24,7 @@ from ._common import (
     survival_arrays,
     weight_array,
 )
-from .km import DEFAULT_TIMES, group_labels
+from .km import DEFAULT_TIMES, _weighted_at_or_after, group_labels
 
 
 def _aj_one(t: np.ndarray, ev: np.ndarray, causes: np.ndarray) -> dict[str, np.ndarray]:
@@ -83,13 +83,102 @@ def _aj_one(t: np.ndarray, ev: np.ndarray, causes: np.ndarray) -> dict[str, np.n
             "var0": np.maximum(var0, 0), "vark": np.maximum(vark, 0)}
 
 
+def _aj_entry(t: np.ndarray, ev: np.ndarray, causes: np.ndarray, e: np.ndarray,
+              w: np.ndarray) -> dict[str, np.ndarray]:
+    """AJ with delayed entry and case weights; IJ variance in closed form.
+
+    With j indexing the event times, the influence of episode i on p0 is
+    p0(j)·(C(min(j, x_i)) − C(m_i) − [event]·g(x_i)) (m_i, x_i: event times up to its
+    entry and exit; C the cumulative Σ dΛ/(n(1 − dΛ)), g = 1/(n(1 − dΛ))), and on F_k it
+    is linear in F_k(j) and Q_k(j) − B_k(j) with per-episode coefficients, so
+    Σ_i w_i² U_i(j)² is a handful of cumulative sums. Falls back to
+    :func:`_aj_general` when everyone at risk has an event at some time (dΛ = 1).
+    """
+    times, tidx = np.unique(t, return_inverse=True)
+    nt, k = len(times), len(causes)
+    etimes = np.unique(t[ev > 0])
+    nj = len(etimes)
+    wev = np.zeros((nj, k))
+    ej = np.searchsorted(etimes, t)  # valid where ev > 0
+    for q, c in enumerate(causes):
+        m = ev == c
+        wev[:, q] = np.bincount(ej[m], weights=w[m], minlength=nj)
+    n_risk = _weighted_at_or_after(t, w, etimes) - _weighted_at_or_after(e, w, etimes)
+    da_k = wev / n_risk[:, None]
+    da = da_k.sum(axis=1)
+    if np.any(da >= 1):
+        return _aj_general(t, ev, causes, e, w)
+    z0 = np.zeros(1)
+    p0 = np.concatenate([[1.0], np.cumprod(1 - da)])  # index j: after j event times
+    big_p = p0[:-1]  # p0 just before event time j (1-based j -> index j-1)
+    cj = da / (n_risk * (1 - da))
+    gj = 1 / (n_risk * (1 - da))
+    hj = big_p / n_risk
+    cc = np.concatenate([z0, np.cumsum(cj)])
+    a_k = big_p[:, None] * da_k
+    f_k = np.vstack([np.zeros((1, k)), np.cumsum(a_k, axis=0)])
+    b_k = np.vstack([np.zeros((1, k)), np.cumsum(a_k / n_risk[:, None], axis=0)])
+    q_k = np.vstack([np.zeros((1, k)), np.cumsum(a_k * cc[:-1, None], axis=0)])
+    m = np.searchsorted(etimes, e, side="right")
+    x = np.searchsorted(etimes, t, side="right")
+    dlt = ev > 0
+    xe = np.maximum(x - 1, 0)
+    zi = cc[x] - cc[m] - np.where(dlt, gj[xe], 0.0)
+    own = np.zeros((len(t), k))
+    hit = np.flatnonzero(dlt)
+    own[hit, np.searchsorted(causes, ev[hit])] = hj[xe[hit]]
+    alpha = (q_k[x] - q_k[m] - cc[m, None] * (f_k[x] - f_k[m]) - (b_k[x] - b_k[m])
+             - zi[:, None] * f_k[x] + own)
+    gamma = -q_k[m] + cc[m, None] * f_k[m] + b_k[m]
+    ci = cc[m]
+    w2 = w**2
+
+    def cum_at(idx: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Σ v over episodes with idx <= j, for j = 0..nj."""
+        out = np.zeros((nj + 2, *v.shape[1:]))
+        np.add.at(out, idx, v)
+        return np.cumsum(out, axis=0)[: nj + 1]
+
+    # exited by j (x_i <= j)
+    e1 = cum_at(x, w2[:, None] * alpha**2)
+    e2 = cum_at(x, (w2 * zi)[:, None] * alpha)
+    e3 = cum_at(x, w2 * zi**2)
+    # at risk after j (m_i < j < x_i): added at m_i + 1, removed at x_i
+    live = x > m
+
+    def at_risk(v: np.ndarray) -> np.ndarray:
+        vv = v * (live if v.ndim == 1 else live[:, None])
+        return cum_at(m + 1, vv) - cum_at(x, vv)
+
+    r0, r1, r2 = at_risk(w2), at_risk(w2 * ci), at_risk(w2 * ci**2)
+    rg = at_risk(w2[:, None] * gamma)
+    rcg = at_risk((w2 * ci)[:, None] * gamma)
+    rgg = at_risk(w2[:, None] * gamma**2)
+    g_k = q_k - b_k
+    var_k = (e1 + 2 * f_k * e2 + f_k**2 * e3[:, None] + g_k**2 * r0[:, None]
+             + f_k**2 * r2[:, None] + rgg - 2 * g_k * f_k * r1[:, None] + 2 * g_k * rg
+             - 2 * f_k * rcg)
+    var_0 = p0**2 * (e3 + cc**2 * r0 - 2 * cc * r1 + r2)
+    # rows at every distinct exit time: the values after the event times up to it
+    jrow = np.searchsorted(etimes, times, side="right")
+    d = np.zeros((nt, k))
+    for q, c in enumerate(causes):
+        d[:, q] = np.bincount(tidx, weights=w * (ev == c), minlength=nt)
+    cnt = np.bincount(tidx, minlength=nt).astype(float)
+    n_count = cnt[::-1].cumsum()[::-1] - (len(e) - np.searchsorted(np.sort(e), times, "left"))
+    return {"time": times, "n_risk": n_count, "n_event": d, "p0": p0[jrow],
+            "f": f_k[jrow], "var0": np.maximum(var_0[jrow], 0),
+            "vark": np.maximum(var_k[jrow], 0)}
+
+
 def _aj_general(t: np.ndarray, ev: np.ndarray, causes: np.ndarray, e: np.ndarray,
                 w: np.ndarray) -> dict[str, np.ndarray]:
-    """AJ estimate and IJ variance with delayed entry and case weights.
+    """AJ estimate and IJ variance with delayed entry and case weights, step by step.
 
     The influence of each episode is carried forward over the event times (as R's
-    multi-state survfit does), so the cost is episodes × event times: used only when
-    there is an ``entry`` or ``weights`` column (:func:`_aj_one` is the fast path).
+    multi-state survfit does): episodes × event times. :func:`_aj_entry` gives the same
+    in closed form and uses this only when dΛ = 1 at some time (everyone left at risk
+    has an event); tests/test_survival_extra.py checks that the two agree.
     """
     times, tidx = np.unique(t, return_inverse=True)
     nt, k, n = len(times), len(causes), len(t)
@@ -114,12 +203,13 @@ def _aj_general(t: np.ndarray, ev: np.ndarray, causes: np.ndarray, e: np.ndarray
         if dj.sum() > 0:
             at = (e < times[j]) & (t >= times[j])
             da_k = dj / nrisk[j]
-            dni = np.zeros((n, k))
             hit = np.flatnonzero((tidx == j) & (ev > 0))
-            dni[hit, cause_idx[hit]] = 1.0
-            dai = (dni - at[:, None] * da_k[None, :]) / nrisk[j]
-            uk = uk + u0[:, None] * da_k[None, :] + cur_p0 * dai
-            u0 = u0 * (1 - da_k.sum()) - cur_p0 * dai.sum(axis=1)
+            # d(dA_k)/dw_i = (dN_ik − Y_i dA_k) / n: the at-risk part, then the events
+            risk_part = at * (cur_p0 / nrisk[j])
+            uk += u0[:, None] * da_k[None, :] - risk_part[:, None] * da_k[None, :]
+            u0 = u0 * (1 - da_k.sum()) + risk_part * da_k.sum()
+            uk[hit, cause_idx[hit]] += cur_p0 / nrisk[j]
+            u0[hit] -= cur_p0 / nrisk[j]
             cur_f = cur_f + cur_p0 * da_k
             cur_p0 = cur_p0 * (1 - da_k.sum())
             wu0, wuk = w * u0, w[:, None] * uk
@@ -234,7 +324,7 @@ def aalen_johansen(
     parts, n = [], {}
     for g in levels:
         m = labels == g
-        r = (_aj_general(t[m], ev[m], causes, e[m], w[m]) if general
+        r = (_aj_entry(t[m], ev[m], causes, e[m], w[m]) if general
              else _aj_one(t[m], ev[m], causes))
         n[g] = int(m.sum())
         nt = len(r["time"])
