@@ -179,36 +179,35 @@ class CoxResult:
             prof_strata = [[lookup[k]] for k in key]
         z = zval(self.conf_level)
         vb = self.var_
+        xc_all = x0 - d["center"]
+        risk_all = np.exp(xc_all @ beta)
+        pairs = [(i, s) for i in range(len(x0)) for s in prof_strata[i]]
         out = []
-        for i, xi in enumerate(x0):
-            xc = xi - d["center"]
-            risk = float(np.exp(xc @ beta))
-            for s in prof_strata[i]:
-                st = steps[s]
-                tt, hc, vh, xb = st["time"], st["hazard"], st["varhaz"], st["xbar"]
-                if times is not None:
-                    ta = np.asarray(times, dtype=float)
-                    idx = np.searchsorted(tt, ta, side="right") - 1
-                    ok = idx >= 0
-                    ii = np.maximum(idx, 0)
-                    hc, vh, xb = (np.where(ok, hc[ii], 0.0), np.where(ok, vh[ii], 0.0),
-                                  np.where(ok[:, None], xb[ii], 0.0))
-                    tt = ta
-                dd = xb - hc[:, None] * xc[None, :]
-                var = risk**2 * (vh + np.einsum("ti,ij,tj->t", dd, vb, dd))
-                ch = risk * hc
-                se = np.sqrt(np.maximum(var, 0))
-                surv = np.exp(-ch)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    lo = np.where(surv > 0, np.exp(-ch - z * se), np.nan)
-                    hi = np.minimum(np.where(surv > 0, np.exp(-ch + z * se), np.nan), 1)
-                row = {"profile": i}
-                if labels is not None:
-                    row["strata"] = labels[s]
-                out.append(pd.DataFrame({**row, "time": tt, "cumhaz": ch, "surv": surv,
-                                         "std_err": surv * se, "std_err_cumhaz": se,
-                                         "lower": lo, "upper": hi}))
-        return pd.concat(out, ignore_index=True)
+        for s in dict.fromkeys(s for _, s in pairs):
+            prof = np.array([i for i, ss in pairs if ss == s])
+            tt, hc, vh, xb = _steps_at(steps[s], times)
+            xc, risk = xc_all[prof], risk_all[prof]
+            # var = r²(vh + (x̄ − H·x)'V(x̄ − H·x)), expanded so no profile × time × p array
+            xvx = np.einsum("ti,ij,tj->t", xb, vb, xb)
+            cvx = xc @ vb @ xb.T  # profile × time
+            cvc = np.einsum("pi,ij,pj->p", xc, vb, xc)
+            var = risk[:, None] ** 2 * (vh[None, :] + xvx[None, :] - 2 * hc[None, :] * cvx
+                                        + hc[None, :] ** 2 * cvc[:, None])
+            ch = risk[:, None] * hc[None, :]
+            se = np.sqrt(np.maximum(var, 0))
+            surv = np.exp(-ch)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                lo = np.where(surv > 0, np.exp(-ch - z * se), np.nan)
+                hi = np.minimum(np.where(surv > 0, np.exp(-ch + z * se), np.nan), 1)
+            part = {"profile": np.repeat(prof, len(tt))}
+            if labels is not None:
+                part["strata"] = labels[s]
+            out.append(pd.DataFrame({**part, "time": np.tile(tt, len(prof)),
+                                     "cumhaz": ch.ravel(), "surv": surv.ravel(),
+                                     "std_err": (surv * se).ravel(), "std_err_cumhaz": se.ravel(),
+                                     "lower": lo.ravel(), "upper": hi.ravel()}))
+        res = pd.concat(out, ignore_index=True)
+        return res.sort_values(["profile", "time"], kind="stable").reset_index(drop=True)
 
     def adjusted_survival(self, data: pd.DataFrame,
                           settings: dict[str, dict[str, float]],
@@ -234,20 +233,38 @@ class CoxResult:
         >>> a["surv"].round(3).tolist()
         [0.501, 0.448]
         """
-        times_a = None if times is None else np.asarray(times, dtype=float)
-        if times_a is None:
-            times_a = np.unique(self._design["stop"])
+        d = self._design
+        times_a = (np.unique(d["stop"]) if times is None
+                   else np.sort(np.asarray(times, dtype=float)))
+        beta = self.table["coef"].to_numpy()
+        terms = list(self.table["term"])
+        steps = _hazard_steps(d, beta, self.ties)
+        hz = {s: _steps_at(st, times_a)[1] for s, st in steps.items()}
+        labels = d.get("strata_labels")
+        if labels is None:
+            row_strata = np.zeros(len(data), dtype=int)
+        else:
+            key = data[d["strata_cols"]].astype(str).agg("|".join, axis=1).to_numpy()
+            lookup = {lab: i for i, lab in enumerate(labels)}
+            row_strata = np.array([lookup.get(k, -1) for k in key])
+            if np.any(row_strata < 0):
+                raise ValueError("data has strata the model was not fitted on")
         out = []
         for label, values in settings.items():
-            nd = data.copy()
+            nd = data[terms].copy()
             for col, v in values.items():
                 if col not in nd:
-                    raise KeyError(f"setting {label!r}: column {col!r} not in data")
+                    raise KeyError(f"setting {label!r}: column {col!r} is not a model term")
                 nd[col] = v
-            p = self.predict_survival(nd, times_a)
-            m = p.groupby("time", sort=True)["surv"].mean()
-            out.append(pd.DataFrame({"setting": label, "time": m.index.to_numpy(),
-                                     "surv": m.to_numpy(), "returned": 1 - m.to_numpy()}))
+            risk = np.exp((nd.to_numpy(dtype=float) - d["center"]) @ beta)
+            total = np.zeros(len(times_a))
+            for s in np.unique(row_strata):
+                r = risk[row_strata == s]
+                for k in range(0, len(r), 2000):  # chunks keep rows × times small
+                    total += np.exp(-np.outer(r[k:k + 2000], hz[s])).sum(axis=0)
+            m = total / len(risk)
+            out.append(pd.DataFrame({"setting": label, "time": times_a, "surv": m,
+                                     "returned": 1 - m}))
         return pd.concat(out, ignore_index=True)
 
     def concordance(self) -> pd.DataFrame:
@@ -323,6 +340,19 @@ def _hazard_steps(d: dict, beta: np.ndarray, ties: str) -> dict[int, dict[str, n
         out[int(s)] = {"time": alltimes, "hazard": cum(haz), "varhaz": cum(vh),
                        "xbar": cum(xb)}
     return out
+
+
+def _steps_at(st: dict[str, np.ndarray], times: Sequence[float] | None):
+    """A stratum's step functions at its own times, or at ``times`` (0 before the first)."""
+    tt, hc, vh, xb = st["time"], st["hazard"], st["varhaz"], st["xbar"]
+    if times is None:
+        return tt, hc, vh, xb
+    ta = np.asarray(times, dtype=float)
+    idx = np.searchsorted(tt, ta, side="right") - 1
+    ok = idx >= 0
+    ii = np.maximum(idx, 0)
+    return (ta, np.where(ok, hc[ii], 0.0), np.where(ok, vh[ii], 0.0),
+            np.where(ok[:, None], xb[ii], 0.0))
 
 
 def _rev_sum(sorted_key: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:
