@@ -394,3 +394,18 @@ def test_aalen_johansen_closed_form_equals_step_by_step_influence():
     b = _aj_entry(t, ev, np.array([1, 2, 3]), e, w)
     for key in ("n_risk", "p0", "f", "var0", "vark"):
         close(b[key], a[key], 1e-10, atol=1e-14)
+
+
+def test_new_summaries_are_readable_text():
+    lung, pbc = dataset("lung"), dataset("pbc_gray")
+    lr = sv.logrank_test(lung, "time", "status", "ph_ecog", rho=1, entry="entry")
+    texts = [lr.summary(), lr.trend().summary(),
+             sv.gray_test(pbc, "time", "status", "agegrp").summary(),
+             sv.kaplan_meier(lung, "time", "status", "sex", entry="entry", weights="w").summary(),
+             sv.fine_gray(dataset("pbc"), "time", "status", ["age", "bili"],
+                          strata="sex").summary()]
+    for text in texts:
+        assert "nan" not in text.lower() and "none" not in text.lower(), text
+    assert "rho = 1" in texts[0] and "delayed entry" in texts[0]
+    one = sv.logrank_test(lung.assign(g="x"), "time", "status", "g")
+    assert one.df == 0 and "No test" in one.summary()
