@@ -124,7 +124,8 @@ def test_logrank_with_delayed_entry_matches_exact_score_test(name, test, group, 
 KM_CASES = [("lung_entry", "lung", "sex", "entry", None), ("mgus2_entry", "mgus2", None,
                                                             "entry", None),
             ("lung_w", "lung", "sex", None, "w"), ("lung_wi", "lung", "sex", None, "wi"),
-            ("lung_entry_w", "lung", "sex", "entry", "w")]
+            ("lung_entry_w", "lung", "sex", "entry", "w"),
+            ("lung_robust", "lung", "sex", None, None)]
 
 
 @pytest.mark.parametrize("conf_type", ["log", "log-log"])
@@ -134,7 +135,8 @@ def test_km_with_entry_and_weights_matches_survfit(name, file, group, entry, wei
     r = ref("km.csv")
     r = r[(r.dataset == name) & (r.conf_type == conf_type)].reset_index(drop=True)
     fit = sv.kaplan_meier(dataset(file), "time", "status", group, entry=entry,
-                          weights=weights, conf_type=conf_type)
+                          weights=weights, conf_type=conf_type,
+                          robust=True if name == "lung_robust" else None)
     t = fit.table
     assert list(t["group"]) == [str(g) for g in r["group"]]
     for col in ["time", "n_risk", "n_event", "n_censor", "surv"]:
@@ -224,8 +226,10 @@ PROFILES = pd.DataFrame({"age": [50, 65, 75], "female": [0, 1, 0], "ph_ecog": [0
 
 @pytest.mark.parametrize(("name", "kw"), [("lung", {}), ("lung_cluster", {"cluster": "inst"}),
                                           ("lung_breslow", {"ties": "breslow"}),
-                                          ("lung_entry", {"entry": "entry"})])
+                                          ("lung_entry", {"entry": "entry"}),
+                                          ("lung_weights", {"weights": "w", "robust": True})])
 def test_cox_predicted_survival_matches_survfit_newdata(name, kw):
+    # with fractional weights R's coxph uses the robust variance by default: robust=True
     r = ref("cox_predict.csv").query("dataset == @name")
     p = _lung_fit(**kw).predict_survival(PROFILES, times=sorted(r["time"].unique()))
     assert len(p) == len(r)
@@ -253,7 +257,7 @@ def test_stratified_cox_prediction_uses_the_profiles_stratum():
 
 def test_baseline_hazard_matches_basehaz():
     r = ref("cox_basehaz.csv")
-    fits = {"lung": _lung_fit(),
+    fits = {"lung": _lung_fit(), "lung_weights": _lung_fit(weights="w"),
             "veteran_strata": sv.cox_ph(dataset("veteran"), "time", "status",
                                         ["trt", "karno", "age"], strata="celltype")}
     for (name, centered), rr in r.groupby(["dataset", "centered"]):
@@ -270,6 +274,7 @@ def test_concordance_matches_r():
     r = ref("cox_concordance.csv").set_index("dataset")
     fits = {
         "lung": _lung_fit(), "lung_entry": _lung_fit(entry="entry"),
+        "lung_weights": _lung_fit(weights="w"),
         "veteran_strata": sv.cox_ph(dataset("veteran"), "time", "status",
                                     ["trt", "karno", "age"], strata="celltype"),
         "mgus2": sv.cox_ph(dataset("mgus2"), "time", "status", ["age", "male"]),

@@ -171,6 +171,8 @@ for (ct in c("log", "log-log")) {
                             conf.type = ct), ct)
   add_km("lung_entry_w", survfit(Surv(entry, time, status) ~ sex, data = lung2, weights = w,
                                  conf.type = ct), ct)
+  add_km("lung_robust", survfit(Surv(time, status) ~ sex, data = lung2, robust = TRUE,
+                                conf.type = ct), ct)
 }
 wcsv(do.call(rbind, km_rows), "km.csv")
 
@@ -294,6 +296,9 @@ add_pred("lung_breslow", f_lung_br, prof, c(30, 91, 182, 365, 700))
 f_lung_e <- coxph(Surv(entry, time, status) ~ age + female + ph_ecog, data = lung2,
                   control = ctl)
 add_pred("lung_entry", f_lung_e, prof, c(30, 91, 182, 365, 700))
+f_lung_w <- coxph(Surv(time, status) ~ age + female + ph_ecog, data = lung2, weights = w,
+                  control = ctl)
+add_pred("lung_weights", f_lung_w, prof, c(30, 91, 182, 365, 700))
 # predicted cumulative incidence from Fine-Gray fits: 1 - survfit(...)$surv
 add_pred("fg_pbc", fg_pb, data.frame(age = c(40, 55), bili = c(1, 3), trt = c(1, 2)),
          c(365, 1000, 2000, 3000))
@@ -328,6 +333,9 @@ for (cen in c(TRUE, FALSE)) {
   b <- basehaz(f_lung, centered = cen)
   bh[[length(bh) + 1]] <- data.frame(dataset = "lung", centered = cen, strata = "all",
                                      time = b$time, hazard = b$hazard)
+  b <- basehaz(f_lung_w, centered = cen)
+  bh[[length(bh) + 1]] <- data.frame(dataset = "lung_weights", centered = cen, strata = "all",
+                                     time = b$time, hazard = b$hazard)
   b <- basehaz(f_vs, centered = cen)
   bh[[length(bh) + 1]] <- data.frame(dataset = "veteran_strata", centered = cen,
                                      strata = as.character(b$strata), time = b$time,
@@ -350,6 +358,7 @@ add_cc <- function(name, fit) {
 }
 add_cc("lung", f_lung)
 add_cc("lung_entry", f_lung_e)
+add_cc("lung_weights", f_lung_w)
 add_cc("veteran_strata", f_vs)
 add_cc("mgus2", coxph(Surv(time, status == 1) ~ age + male, data = mg, control = ctl))
 wcsv(do.call(rbind, cc), "cox_concordance.csv")

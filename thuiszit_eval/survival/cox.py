@@ -517,6 +517,8 @@ def cox_ph(
     ``start`` the data are a counting-process table and ``duration`` is the stop time
     (R: ``coxph(Surv(start, stop, event) ~ ...)``). ``robust=True`` matches
     ``coxph(..., robust=TRUE)``; ``cluster="col"`` matches ``coxph(..., cluster=col)``.
+    With fractional ``weights`` R's coxph reports the robust variance unasked: pass
+    ``robust=True`` to get its standard errors (and its predicted-curve SEs).
     Covariates must be numeric (make dummies first). ``entry`` names a column of
     delayed-entry times (left truncation), as ``coxph(Surv(entry, time, status) ~ ...)``;
     it is the same as ``start`` (give one of the two).
