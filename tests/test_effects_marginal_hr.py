@@ -30,11 +30,11 @@ from thuiszit_eval.effects.marginal_hr import (
     marginal_hazard_ratio_paired,
 )
 from thuiszit_eval.effects.target_trial import (
-    DEFAULT_COVARIATES,
     TargetTrial,
     _arrays,
     _ccw_core,
     _CCWOptions,
+    adjustment_terms,
     clone_censor_weight,
     eligible_episodes,
 )
@@ -54,7 +54,7 @@ def ccw_eligible() -> pd.DataFrame:
 def ccw_long(el: pd.DataFrame) -> pd.DataFrame:
     """One row per clone and day at risk, with the weights ``clone_censor_weight`` uses."""
     p = TargetTrial()
-    a = _arrays(el, DEFAULT_COVARIATES, "swv_id")
+    a = _arrays(el, adjustment_terms(el), "swv_id")
     o = _CCWOptions(p.grace_days, tuple(p.taus), (0, 7, 14, 21, 28), (0, 28, 91, 182),
                     "independent", None)
     r = _ccw_core(a, o, full=True)

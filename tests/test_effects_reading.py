@@ -191,3 +191,18 @@ def test_truth_reading(tmp_path, say):
                                   truth1=rd.fmt_days(-2.0, lang),
                                   truth2=rd.fmt_days(1.0, lang),
                                   d1=rd.fmt_days(-3.0, lang), d2=rd.fmt_days(-4.0, lang))
+
+
+def test_no_verdict_is_read_from_an_interval_that_is_not_finite():
+    from thuiszit_eval.effects import reading as rd_
+
+    say_en = Narrator("07_target_trial", "en")
+    nan = float("nan")
+    res = pd.DataFrame({"difference": [-3.0, -9.0], "lower": [nan, nan], "upper": [nan, nan]},
+                       index=pd.Index([91, 182], name="tau"))
+    text = rd_.estimate_reading(res, (91, 182), say_en, 28, "en", True).data
+    assert "nan" not in text and "includes zero" not in text and "-3.0" in text
+    hr = pd.Series({"hr": 1.2, "lower": nan, "upper": nan, "follow_up_days": 182})
+    assert "nan" not in rd_.hazard_ratio_reading(hr, say_en, 28, "en", True).data
+    assert rd_.fmt_hr(hr, say_en, "en") == "1.20"
+    assert rd_.fmt_days(float("inf"), "nl") == "niet beschikbaar"

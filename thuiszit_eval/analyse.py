@@ -35,6 +35,7 @@ import pandas as pd
 
 from .cohort import Cohort
 from .describe import suppress_small
+from .estimability import NotEstimable, quiet, require_events
 from .outcomes import OutcomeDefinition, survival_table
 from .plots import cif_plot, forest_plot, km_plot, km_vs_aj_plot
 from .survival import (
@@ -146,8 +147,14 @@ def _obs_start(cohort: Cohort) -> str:
     return f"{pd.Timestamp(cohort.metadata['observation_start']):%Y-%m-%d}"
 
 
+#: columns of cox.csv / fine_gray.csv, also when the model is not estimable (no rows)
+_COX_COLUMNS = ["term", "coef", "hr", "se", "se_model", "se_robust", "z", "p", "lower",
+                "upper", "hr_lower", "hr_upper"]
+
+
 def _readme(definition: OutcomeDefinition, group: str, reference: str, min_cell: int,
-            n_groups: int, n_before: int | None = None, obs_start: str | None = None) -> str:
+            n_groups: int, not_estimable: dict[str, str] | None = None,
+            n_before: int | None = None, obs_start: str | None = None) -> str:
     entry = [] if obs_start is None else [
         "",
         f"Delayed entry: the registration starts on {obs_start}. Episodes already running "
@@ -173,14 +180,20 @@ def _readme(definition: OutcomeDefinition, group: str, reference: str, min_cell:
         "## Tables (CSV)",
         "",
     ]
+    not_estimable = not_estimable or {}
     for name in TABLES:
         what, cols = _README_COLUMNS[name]
         lines += [f"### {name}.csv", "", what, "", f"Columns: {cols}.", ""]
+        if name in not_estimable:
+            lines += [f"**Not estimated on this cohort** (the file has no rows): "
+                      f"{not_estimable[name]}", ""]
     lines += ["## Figures (PNG)", "",
               "- `km_plot.png`: share returned (1 − Kaplan–Meier) per group, numbers at risk.",
               "- `cif_plot.png`: cumulative incidence of return and competing endings (all).",
-              "- `km_vs_aj_plot.png`: 1 − KM against the Aalen–Johansen incidence (all).",
-              "- `forest_plot.png`: hazard ratios of the cause-specific Cox model.", ""]
+              "- `km_vs_aj_plot.png`: 1 − KM against the Aalen–Johansen incidence (all)."]
+    if "cox" not in not_estimable:
+        lines.append("- `forest_plot.png`: hazard ratios of the cause-specific Cox model.")
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -238,8 +251,18 @@ def analyse_cohort(
     x, terms = _design(data, group, reference)
     model = pd.concat([data[["duration", "event", CLUSTER, *([entry] if entry else [])]], x],
                       axis=1)
-    cox = cox_ph(model, "duration", "event", terms, cluster=CLUSTER, entry=entry)
-    fg = fine_gray(model, "duration", "event", terms, entry=entry)
+    not_estimable: dict[str, str] = {}
+    cox_table = fg_table = pd.DataFrame(columns=_COX_COLUMNS)
+    try:
+        # below the minimum the models are not fitted and README.md says why
+        require_events(int((data["event"] == 1).sum()), len(terms), "cox")
+        with quiet():
+            cox_table = cox_ph(model, "duration", "event", terms, cluster=CLUSTER,
+                               entry=entry).table
+            fg_table = fine_gray(model, "duration", "event", terms, entry=entry).table
+    except NotEstimable as exc:
+        fg_exc = NotEstimable(exc.key, **{**exc.params, "what": "fine_gray"})
+        not_estimable = {"cox": exc.text("en"), "fine_gray": fg_exc.text("en")}
 
     tables = {
         "km_by_group": curve,
@@ -248,8 +271,8 @@ def analyse_cohort(
         "rmst": pd.concat(rm, ignore_index=True),
         "logrank": logrank,
         "cumulative_incidence": pd.concat(ci, ignore_index=True),
-        "cox": cox.table,
-        "fine_gray": fg.table,
+        "cox": cox_table,
+        "fine_gray": fg_table,
     }
     tables = {k: _suppress(v, min_cell) for k, v in tables.items()}
     for name, df in tables.items():
@@ -257,18 +280,20 @@ def analyse_cohort(
 
     aj_all = aalen_johansen(data, "duration", "event", entry=entry)
     km_all = kaplan_meier(data, "duration", "event", entry=entry)
-    figs = {
-        "km_plot": km_plot(km, min_at_risk=min_cell, **lang_kw(km_plot, lang)),
-        "cif_plot": cif_plot(aj_all, labels=labels, min_at_risk=min_cell,
-                             **lang_kw(cif_plot, lang)),
-        "km_vs_aj_plot": km_vs_aj_plot(km_all, aj_all, **lang_kw(km_vs_aj_plot, lang)),
-        "forest_plot": forest_plot(cox.table, **lang_kw(forest_plot, lang)),
-    }
-    for name, fig in figs.items():
-        fig.savefig(out / f"{name}.png", dpi=120, metadata={"Software": None})
-        plt.close(fig)
+    with quiet():
+        figs = {
+            "km_plot": km_plot(km, min_at_risk=min_cell, **lang_kw(km_plot, lang)),
+            "cif_plot": cif_plot(aj_all, labels=labels, min_at_risk=min_cell,
+                                 **lang_kw(cif_plot, lang)),
+            "km_vs_aj_plot": km_vs_aj_plot(km_all, aj_all, **lang_kw(km_vs_aj_plot, lang)),
+        }
+        if not not_estimable:
+            figs["forest_plot"] = forest_plot(cox_table, **lang_kw(forest_plot, lang))
+        for name, fig in figs.items():
+            fig.savefig(out / f"{name}.png", dpi=120, metadata={"Software": None})
+            plt.close(fig)
     (out / "README.md").write_text(
-        _readme(definition, group, reference, min_cell, len(km.groups),
+        _readme(definition, group, reference, min_cell, len(km.groups), not_estimable,
                 st.n_excluded.get("ended before observation start") if entry else None,
                 _obs_start(cohort) if entry else None),
         encoding="utf-8")

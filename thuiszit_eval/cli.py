@@ -11,6 +11,9 @@ Example
     thuiszit-eval validate my_cohort --report problems.csv
     thuiszit-eval pseudonymise raw_export/ cohort/ --key-file ~/.thuiszit.key
     thuiszit-eval simulate --pupils 2000 --seed 1 --out sim_cohort
+    thuiszit-eval simulate --shape no_bts --out no_bts_cohort --format xlsx
+    thuiszit-eval simulate --pupils 40 --tables pupils,episodes,interventions \\
+        --covariates ses_score=ses_index --regions 5 --region-prefix SWV23 --out small
     thuiszit-eval report my_cohort --out report/ --lang nl --min-cell 10
     thuiszit-eval demo
 """
@@ -45,18 +48,58 @@ def _pseudonymise(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _simulate(args: argparse.Namespace) -> int:
-    from .simulate import write_simulated_cohort
+def _list(text: str | None) -> list[str] | None:
+    """A comma-separated option as a list; ``none`` is the empty list."""
+    if text is None:
+        return None
+    return [] if text.strip().lower() == "none" else [t.strip() for t in text.split(",")
+                                                      if t.strip()]
 
-    out = write_simulated_cohort(
-        args.out,
-        n_pupils=args.pupils,
-        seed=args.seed,
-        messy_rate=args.messy,
-        file_format=args.format,
-        progress=not args.quiet,
-    )
-    print(f"Simulated cohort of {args.pupils} pupils (seed {args.seed}) written to {out}")
+
+def _covariate_names(text: str) -> dict[str, str | None]:
+    """``ses_score=ses_index,neighbourhood_type=`` (empty: leave out) or ``none``."""
+    from .simulate import EXTRA_COVARIATES
+
+    if text.strip().lower() == "none":
+        return dict.fromkeys(EXTRA_COVARIATES)
+    out: dict[str, str | None] = {}
+    for part in _list(text) or []:
+        old, sep, new = part.partition("=")
+        if not sep:
+            raise ValueError(f"--covariates: write OLD=NEW (or OLD= to leave it out), not "
+                             f"{part!r}; OLD is one of {', '.join(EXTRA_COVARIATES)}")
+        out[old.strip()] = new.strip() or None
+    return out
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from .simulate import GAMMA, SHAPES, write_simulated_cohort
+
+    if args.shape and args.shape not in SHAPES:
+        raise ValueError(f"unknown shape {args.shape!r}; choose from {', '.join(SHAPES)}")
+    kwargs = dict(SHAPES[args.shape]) if args.shape else {}
+    kwargs.setdefault("n_pupils", 2000)
+    given = {
+        "n_pupils": args.pupils, "file_format": args.format, "tables": _list(args.tables),
+        "covariate_names": (None if args.covariates is None
+                            else _covariate_names(args.covariates)),
+        "n_regions": args.regions, "region_prefix": args.region_prefix,
+        "arms": _list(args.arms), "observation_start": args.observation_start,
+    }
+    if args.without is not None:
+        leave_out = set(_list(args.without) or [])
+        unknown = sorted(leave_out - set(GAMMA))
+        if unknown:
+            raise ValueError(f"--without: unknown intervention(s) {', '.join(unknown)}; "
+                             f"choose from {', '.join(GAMMA)}")
+        base = given["arms"] if given["arms"] is not None else kwargs.get("arms", GAMMA)
+        given["arms"] = [c for c in base if c not in leave_out]
+    kwargs.update({k: v for k, v in given.items() if v is not None})
+    out = write_simulated_cohort(args.out, seed=args.seed, messy_rate=args.messy,
+                                 progress=not args.quiet, **kwargs)
+    shape = f", shape {args.shape}" if args.shape else ""
+    print(f"Simulated cohort of {kwargs['n_pupils']} pupils (seed {args.seed}{shape}) "
+          f"written to {out}")
     return EXIT_OK
 
 
@@ -81,9 +124,21 @@ def _report(args: argparse.Namespace) -> int:
     from .report import build_report
 
     rep = build_report(args.cohort, args.out, lang=args.lang, min_cell=args.min_cell,
-                       seed=args.seed, progress=not args.quiet)
+                       seed=args.seed, progress=not args.quiet, covariates=args.covariates,
+                       verbose=args.verbose, parameters=_parameters(args.param))
     print(rep.summary())
     return EXIT_REJECTED if rep.failed else EXIT_OK
+
+
+def _parameters(items: list[str] | None) -> dict[str, object]:
+    """``KEY=VALUE`` notebook parameters; a whole number is passed as an int."""
+    out: dict[str, object] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise ValueError(f"--param {item!r}: write it as NAME=VALUE, e.g. n_boot=500")
+        out[key.strip()] = int(value) if value.strip().lstrip("-").isdigit() else value
+    return out
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -103,6 +158,14 @@ def _add_report_options(p: argparse.ArgumentParser, default_out: str | None) -> 
                    help="counts below this are suppressed (10)")
     p.add_argument("--seed", type=int, default=1, help="seed for bootstraps (1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--verbose", action="store_true",
+                   help="show the notebook kernels' own messages (kept in "
+                   "notebooks/kernels.log otherwise)")
+    p.add_argument("--param", action="append", metavar="NAME=VALUE",
+                   help="a further notebook parameter, e.g. n_boot=500 (repeatable)")
+    p.add_argument("--covariates", default="default",
+                   help='adjustment set of the models: "default", a list such as '
+                   '"age_12plus,female,ses_index", or "default,-ses_index,+school_type"')
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -131,14 +194,42 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ps.set_defaults(func=_pseudonymise)
 
-    s = sub.add_parser("simulate", help="write a synthetic cohort with a known truth")
-    s.add_argument("--pupils", type=int, default=2000, help="number of pupils (2000)")
+    s = sub.add_parser("simulate", help="write a synthetic cohort with a known truth",
+                       description="Write a synthetic cohort with a known truth (truth.json). "
+                       "The shape options make cohorts unlike the demo: fewer tables, "
+                       "other covariate names, other regions, absent interventions, a "
+                       "prevalent cohort. Options given override those of --shape.")
+    s.add_argument("--pupils", type=int, default=None, help="number of pupils (2000)")
     s.add_argument("--seed", type=int, default=1, help="random seed (1)")
     s.add_argument("--out", required=True, help="folder to write the cohort to")
     s.add_argument("--messy", type=float, default=0.0, metavar="RATE",
                    help="inject export errors in this share of rows, recorded in "
                    "injected_errors.csv")
-    s.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    s.add_argument("--format", choices=["csv", "parquet", "xlsx"], default=None,
+                   help="file format of the tables (csv); xlsx is Excel")
+    s.add_argument("--shape", metavar="NAME", default=None,
+                   help="a preset shape of thuiszit_eval.simulate.SHAPES: tiny, tiny_15, "
+                   "required_only_renamed, no_bts, single_region, many_regions, "
+                   "no_covariates, prevalent, parquet, excel")
+    s.add_argument("--tables", metavar="LIST", default=None,
+                   help="tables to write, comma-separated; pupils and episodes always, e.g. "
+                   "pupils,episodes,interventions (all six)")
+    s.add_argument("--covariates", metavar="MAP", default=None,
+                   help="rename the extra covariates, e.g. ses_score=ses_index,"
+                   "neighbourhood_type=buurttype; OLD= leaves one out, 'none' leaves both "
+                   "out")
+    s.add_argument("--regions", type=int, default=None, metavar="N",
+                   help="number of samenwerkingsverbanden, 1-99 (8)")
+    s.add_argument("--region-prefix", default=None, metavar="PREFIX",
+                   help="region ids are PREFIX01, PREFIX02, ... (SWV-)")
+    arms = s.add_mutually_exclusive_group()
+    arms.add_argument("--arms", metavar="LIST", default=None,
+                      help="interventions present, comma-separated, or 'none' (all)")
+    arms.add_argument("--without", metavar="LIST", default=None,
+                      help="interventions absent, e.g. back_to_school")
+    s.add_argument("--observation-start", metavar="DATE", default=None,
+                   help="a prevalent cohort: only episodes still running on DATE or "
+                   "starting after it (YYYY-MM-DD)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_simulate)
 

@@ -21,7 +21,7 @@ Example
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +96,8 @@ class Cohort:
     metadata: dict[str, Any]
     report: ValidationReport
     folder: Path | None = None
+    #: the covariate columns the datapackage declares per table (``extra_fields``)
+    extra_fields: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, folder: str | Path) -> Cohort:
@@ -135,7 +137,8 @@ class Cohort:
                 f"{folder or 'cohort'}: required table(s) {', '.join(missing)} not found; "
                 "name the files pupils.csv and episodes.csv or list them in datapackage.json"
             )
-        return cls(**tables, metadata=metadata, report=report, folder=folder)
+        return cls(**tables, metadata=metadata, report=report, folder=folder,
+                   extra_fields={k: list(v) for k, v in (extra_fields or {}).items() if v})
 
     @property
     def name(self) -> str:

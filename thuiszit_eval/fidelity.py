@@ -48,6 +48,7 @@ import pandas as pd
 from scipy import stats
 
 from .describe import age_in_years, suppress_small
+from .estimability import NotApplicable
 from .messages import MESSAGES, t
 from .outcomes import SAME_DAY, OutcomeDefinition, survival_table
 from .survival import kaplan_meier
@@ -105,6 +106,8 @@ def trajectories(cohort: Cohort, code: str = BACK_TO_SCHOOL) -> pd.DataFrame:
         iv = pd.DataFrame(columns=[*cols, "intervention_code"])
     tr = iv[(iv["intervention_code"] == code) & iv["start_date"].notna()
             & (iv["start_date"] <= fu)][cols].reset_index(drop=True)
+    if tr.empty:  # a region without Back to School: the fidelity questions do not apply
+        raise NotApplicable("needs_group", need="back_to_school")
     birth = tr["pupil_id"].map(cohort.pupils.drop_duplicates("pupil_id")
                                .set_index("pupil_id")["birth_month"])
     age = age_in_years(pd.to_datetime(birth), pd.to_datetime(tr["start_date"]))

@@ -61,11 +61,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "adjusted_effect_note": {
         "nl": "De gecorrigeerde hazard ratio komt uit een tijdsafhankelijk Cox-model (de "
         "interventie telt pas vanaf haar start, gecorrigeerd voor leerlingkenmerken, "
-        "gestratificeerd naar samenwerkingsverband; zie hoofdstuk 04): boven 1 = snellere "
-        "terugkeer dan zonder die interventie.",
+        "gestratificeerd naar samenwerkingsverband, standaardfouten geclusterd op leerling; "
+        "zie hoofdstuk 04): boven 1 = snellere terugkeer dan zonder die interventie.",
         "en": "The adjusted hazard ratio comes from a time-varying Cox model (the intervention "
         "counts only from its start, adjusted for pupil characteristics, stratified by "
-        "samenwerkingsverband; see chapter 04): above 1 = faster return than without it.",
+        "samenwerkingsverband, standard errors clustered on pupil; see chapter 04): above 1 = "
+        "faster return than without it.",
     },
     "not_available": {"nl": "niet beschikbaar", "en": "not available"},
     "validation.rule.missing_file": {
@@ -248,6 +249,19 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "status_ok": {"nl": "uitgevoerd", "en": "executed"},
     "status_failed": {"nl": "mislukt", "en": "failed"},
+    "status_not_applicable": {"nl": "niet van toepassing", "en": "not applicable"},
+    "answerable": {
+        "nl": "Dit cohort beantwoordt {n} van de {total} hoofdstukken; de andere zijn niet van "
+        "toepassing en zeggen waarom.",
+        "en": "This cohort answers {n} of the {total} sections; the others are not "
+        "applicable and say why.",
+    },
+    "section_failed_cause": {
+        "nl": "Er ging iets mis in cel {cell} ({cause}). Meld dit aan de beheerders van "
+        "thuiszit-eval met de uitgevoerde notebook.",
+        "en": "Something went wrong in cell {cell} ({cause}). Report this to the "
+        "thuiszit-eval maintainers with the executed notebook.",
+    },
     "no_intervention": {"nl": "geen interventie gestart", "en": "no intervention started"},
     # ---- figures (thuiszit_eval.plots) -------------------------------------------------
     "plot_days_since_start": {
@@ -553,6 +567,97 @@ MESSAGES: dict[str, dict[str, str]] = {
     "describe.variable.living_situation": {"nl": "woonsituatie", "en": "living situation"},
     "describe.variable.episode_type": {"nl": "type episode", "en": "episode type"},
     "describe.variable.swv_id": {"nl": "samenwerkingsverband", "en": "samenwerkingsverband"},
+    # ---- what cannot be estimated (thuiszit_eval.estimability) ---------------------------
+    "estimable.events_per_term": {
+        "nl": "{what} kan niet worden geschat: het model heeft {n_terms} termen en vraagt "
+        "minstens {need} terugkeren ({per_term} per term); dit cohort heeft er {n_events}.",
+        "en": "{what} cannot be estimated: it has {n_terms} terms and needs at least {need} "
+        "returns ({per_term} per term); this cohort has {n_events}.",
+    },
+    "estimable.arms": {
+        "nl": "{what} kan niet worden geschat: elke vergeleken groep moet minstens {min_n} "
+        "episodes en {min_events} terugkeren hebben, en dat is in dit cohort niet zo.",
+        "en": "{what} cannot be estimated: each compared group needs at least {min_n} "
+        "episodes and {min_events} returns, and this cohort does not have them.",
+    },
+    "estimable.no_treatment": {
+        "nl": "{what} kan niet worden geschat: in dit cohort is {treatment} nooit gestart.",
+        "en": "{what} cannot be estimated: {treatment} never started in this cohort.",
+    },
+    "estimable.no_interventions": {
+        "nl": "{what} kan niet worden geschat: dit cohort heeft geen gestarte interventies.",
+        "en": "{what} cannot be estimated: this cohort has no started interventions.",
+    },
+    "estimable.se_region_few": {
+        "nl": "Een standaardfout geclusterd op samenwerkingsverband vraagt minstens 3 "
+        "samenwerkingsverbanden; dit cohort heeft er {g}.",
+        "en": "A standard error clustered on samenwerkingsverband needs at least 3 of them; "
+        "this cohort has {g}.",
+    },
+    "estimable.singular": {
+        "nl": "{what} kan niet worden geschat: de gegevens laten het model niet toe (een "
+        "groep zonder terugkeer of termen die elkaar volledig bepalen).",
+        "en": "{what} cannot be estimated: the data do not support the model (a group "
+        "without returns, or terms that determine each other).",
+    },
+    "estimable.needs_table": {
+        "nl": "Niet van toepassing: dit hoofdstuk heeft de tabel {table} nodig ({purpose}); "
+        "dit cohort heeft die niet of ze is leeg.",
+        "en": "Not applicable: this section needs the table {table} ({purpose}); this cohort "
+        "does not have it, or it is empty.",
+    },
+    "estimable.needs_group": {
+        "nl": "Niet van toepassing: dit hoofdstuk vraagt {need}; dit cohort heeft die niet.",
+        "en": "Not applicable: this section needs {need}; this cohort does not have them.",
+    },
+    "estimable.table.attendance": {"nl": "aanwezigheid (attendance)",
+                                   "en": "attendance"},
+    "estimable.table.process_events": {"nl": "processtappen (process_events)",
+                                       "en": "process steps (process_events)"},
+    "estimable.table.interventions": {"nl": "interventies (interventions)",
+                                      "en": "interventions"},
+    "estimable.table.school_calendar": {"nl": "schoolkalender (school_calendar)",
+                                        "en": "school calendar (school_calendar)"},
+    "estimable.purpose.partial_return": {
+        "nl": "gedeeltelijke en volledige terugkeer worden op de wekelijkse aanwezigheid gemeten",
+        "en": "partial and full return are measured on weekly attendance"},
+    "estimable.purpose.process": {
+        "nl": "de stappen van de praktijkkaart worden uit de processtappen gelezen",
+        "en": "the praktijkkaart steps are read from the process steps"},
+    "estimable.purpose.effects": {
+        "nl": "interventies worden met elkaar vergeleken",
+        "en": "interventions are compared"},
+    "estimable.need.dreigend": {
+        "nl": "episodes van dreigende thuiszitters (type dreigend)",
+        "en": "episodes of pupils at risk (type dreigend)"},
+    "estimable.need.back_to_school": {
+        "nl": "episodes waarin Back to School is gestart",
+        "en": "episodes in which Back to School started"},
+    "estimable.need.two_groups": {
+        "nl": "twee vergelijkbare groepen (Back to School en een vergelijkingsgroep) van "
+        "voldoende omvang",
+        "en": "two comparable groups (Back to School and a comparison group) of sufficient "
+        "size"},
+    "estimable.what.cox": {"nl": "Het Cox-model", "en": "The Cox model"},
+    "estimable.what.iptw": {"nl": "De gewogen vergelijking (IPTW)",
+                            "en": "The weighted comparison (IPTW)"},
+    "estimable.what.ccw": {"nl": "De emulatie van de target trial",
+                           "en": "The target-trial emulation"},
+    "estimable.what.landmark": {"nl": "De landmark-analyse", "en": "The landmark analysis"},
+    "estimable.what.fine_gray": {"nl": "Het Fine-Gray-model", "en": "The Fine-Gray model"},
+    "se.pupil": {
+        "nl": "standaardfouten robuust, geclusterd op leerling",
+        "en": "standard errors robust, clustered on pupil",
+    },
+    "se.region": {
+        "nl": "standaardfouten robuust, geclusterd op samenwerkingsverband, t-verdeling met "
+        "{df} vrijheidsgraden",
+        "en": "standard errors robust, clustered on samenwerkingsverband, t distribution on "
+        "{df} degrees of freedom",
+    },
+    "se.model": {"nl": "modelgebaseerde standaardfouten", "en": "model-based standard errors"},
+    "se.note": {"nl": "Intervallen: 95%-betrouwbaarheidsintervallen, {se}.",
+                "en": "Intervals: 95% confidence intervals, {se}."},
 }
 
 

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .cohort import Cohort
+from .estimability import require_table
 from .messages import by_lang
 from .outcomes import (
     FULL_WEEK_DAYPARTS,
@@ -73,6 +74,7 @@ def multistate_data(cohort: Cohort, full_threshold: float = 0.8,
     Episodes without time under observation (no attendance records after the start and no
     later episode) are left out.
     """
+    require_table(cohort, "attendance", "partial_return")
     types = (RELAPSE_TYPES if next_types == "thuiszitten" else (next_types,)
              if isinstance(next_types, str) else next_types)
     fu = cohort.follow_up_end

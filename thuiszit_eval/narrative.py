@@ -20,6 +20,9 @@ import re
 from functools import cache
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from .messages import LANGS
 
 _MARK = re.compile(r"^<!--\s*section:\s*([\w-]+)\s*-->\s*$", flags=re.M)
@@ -52,6 +55,7 @@ class Narrator:
     def __init__(self, notebook: str, lang: str = "nl") -> None:
         self.notebook, self.lang = notebook, lang
         sections(notebook, lang)  # fail early: unknown language or missing file
+        quiet_tables()
 
     def text(self, section: str, **numbers: object) -> str:
         body = sections(self.notebook, self.lang)[section]
@@ -63,6 +67,28 @@ class Narrator:
         return Markdown(self.text(section, **numbers))
 
 
+def _table_html(df: pd.DataFrame) -> str:
+    return df.to_html(na_rep="", border=0, classes="dataframe")
+
+
+def quiet_tables() -> None:
+    """In a notebook kernel: tables show a missing or suppressed cell as empty (never
+    "None" or "NaN"), and numeric warnings stay off the page (the estimators turn the
+    ones that matter into sentences, thuiszit_eval.estimability)."""
+    import warnings
+
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with the notebooks
+        return
+    ip = get_ipython()
+    if ip is None:
+        return
+    ip.display_formatter.formatters["text/html"].for_type(pd.DataFrame, _table_html)
+    warnings.simplefilter("ignore")
+    np.seterr(all="ignore")
+
+
 def number(x: float, lang: str = "nl", digits: int = 0) -> str:
     """A number as a reader of ``lang`` writes it: 1.234,5 (nl) or 1,234.5 (en)."""
     s = f"{x:,.{digits}f}"
@@ -72,3 +98,23 @@ def number(x: float, lang: str = "nl", digits: int = 0) -> str:
 def percent(p: float, lang: str = "nl", digits: int = 0) -> str:
     """A share 0-1 as a percentage: 46% / 46,9% (nl), 46.9% (en)."""
     return number(100 * p, lang, digits) + "%"
+
+
+def share_with_interval(p: float, lower: float, upper: float, lang: str = "nl",
+                        digits: int = 0) -> str:
+    """"46% (40%–52%)"; the interval is left out where it is not finite or has no width
+    (no event yet, or every pupil returned), so no nan or "0% (0%–0%)" reaches a table.
+
+    >>> share_with_interval(0.5, 0.3, 0.7, "en"), share_with_interval(1.0, float("nan"), 1, "en")
+    ('50% (30%–70%)', '100%')
+    >>> share_with_interval(float("nan"), 0, 1, "en")
+    ''
+    """
+    vals = pd.to_numeric(pd.Series([p, lower, upper]), errors="coerce").to_numpy(float)
+    if not np.isfinite(vals[0]):
+        return ""
+    shown = percent(vals[0], lang, digits)
+    if not np.isfinite(vals[1:]).all():
+        return shown
+    lo, hi = percent(vals[1], lang, digits), percent(vals[2], lang, digits)
+    return shown if lo == hi else f"{shown} ({lo}–{hi})"

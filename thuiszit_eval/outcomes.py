@@ -81,6 +81,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from .covariates import episode_covariates
+
 if TYPE_CHECKING:
     from .cohort import Cohort
 
@@ -317,24 +319,9 @@ def _origin_dates(cohort: Cohort, origin: str) -> pd.Series:
 
 
 def _covariates(cohort: Cohort, ep: pd.DataFrame) -> pd.DataFrame:
-    """Baseline covariates per episode row of ``ep`` (needs episode_id, pupil_id, origin)."""
-    pu = cohort.pupils.drop(columns=["support_needs"], errors="ignore")
-    pu = pu.drop_duplicates("pupil_id").set_index("pupil_id")
-    p = pu.reindex(ep["pupil_id"])
-    out = pd.DataFrame(index=ep.index)
-    if "birth_month" in p:
-        bm = pd.to_datetime(p["birth_month"]).to_numpy()
-        out["age"] = np.round((ep["origin_date"].to_numpy() - bm) / np.timedelta64(1, "D")
-                              / 365.25, 2)
-    out["episode_type"] = ep["episode_type"].to_numpy()
-    allep = cohort.episodes.sort_values(["pupil_id", "absence_start"], kind="stable")
-    rank = allep.groupby("pupil_id").cumcount()
-    out["prior_episodes"] = ep["episode_id"].map(
-        pd.Series(rank.to_numpy(), index=allep["episode_id"].to_numpy())).to_numpy()
-    for c in p.columns:
-        if c != "birth_month":
-            out[c] = p[c].to_numpy()
-    return out
+    """Baseline covariates per episode row of ``ep`` (needs episode_id, pupil_id, origin):
+    the cohort's own, from :mod:`thuiszit_eval.covariates`."""
+    return episode_covariates(cohort, ep, origin=ep["origin_date"])
 
 
 def _main_intervention(cohort: Cohort, episode_ids: pd.Series) -> np.ndarray:

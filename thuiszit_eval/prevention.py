@@ -38,6 +38,7 @@ import pandas as pd
 
 from .cohort import Cohort
 from .describe import suppress_small
+from .estimability import NotApplicable
 from .messages import by_lang
 from .survival import kaplan_meier
 
@@ -71,6 +72,8 @@ def prevention_table(cohort: Cohort, add_days: int = 0) -> pd.DataFrame:
     fu = cohort.follow_up_end
     ep = cohort.episodes.sort_values(["pupil_id", "absence_start"], kind="stable")
     dr = ep[ep["episode_type"] == "dreigend"].copy()
+    if dr.empty:
+        raise NotApplicable("needs_group", need="dreigend")
     origin = dr["absence_start"]
     pe = cohort.process_events
     if pe is not None and len(pe):
@@ -173,9 +176,9 @@ def display_table(table: pd.DataFrame, lang: str = "nl") -> pd.DataFrame:
     out["group"] = out["group"].map(lambda g: group_label(g, lang))
     for c in [c for c in out if c.endswith("d") and c[:-1].isdigit()]:
         x = pd.to_numeric(out[c], errors="coerce")
-        out[c] = (100 * x).round(1).astype(object).where(x.notna(), None)
+        out[c] = (100 * x).round(1).astype(object).where(x.notna(), "")  # never "None"
         out = out.rename(columns={c: f"{c}_%"})
-    return out
+    return out.astype(object).where(out.notna(), "")
 
 
 def prevention_plot(data: pd.DataFrame, table: pd.DataFrame, lang: str = "nl",

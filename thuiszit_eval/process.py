@@ -67,6 +67,7 @@ import numpy as np
 import pandas as pd
 
 from .describe import suppress_small
+from .estimability import require_table
 from .messages import MESSAGES, t
 from .outcomes import RETURN_REASONS, SAME_DAY, OutcomeDefinition, counting_process
 from .survival import cox_ph, kaplan_meier
@@ -237,7 +238,9 @@ def step_table(cohort: Cohort, origin: str = "absence_start", steps: Sequence[st
                lang: str = "nl", episode_types: Sequence[str] | None = None) -> pd.DataFrame:
     """Per step: episodes (``n``), steps reached (``events``), Kaplan–Meier median days
     with 95% CI, and the share reached within each of ``weeks`` (``reached_2w``, with
-    ``_lower`` / ``_upper``). Small counts suppressed (``min_cell=None``: none)."""
+    ``_lower`` / ``_upper``). Small counts suppressed (``min_cell=None``: none).
+    Raises :class:`~thuiszit_eval.estimability.NotApplicable` without process steps."""
+    require_table(cohort, "process_events", "process")
     st = step_times(cohort, origin, steps, episode_types)
     names = [f"{w}w" for w in weeks]
     rows = []
@@ -446,7 +449,10 @@ def fmt_ci(est: object, lo: object, hi: object, lang: str = "nl", kind: str = "p
         return "–"
     if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
         return fmt_value(est, lang, kind)
-    return f"{fmt_value(est, lang, kind)} ({fmt_value(lo, lang, kind)}–{fmt_value(hi, lang, kind)})"
+    lo_s, hi_s = fmt_value(lo, lang, kind), fmt_value(hi, lang, kind)
+    if lo_s == hi_s:  # an interval without width (no step reached yet) says nothing
+        return fmt_value(est, lang, kind)
+    return f"{fmt_value(est, lang, kind)} ({lo_s}–{hi_s})"
 
 
 def _fmt_p(p: float, lang: str) -> str:

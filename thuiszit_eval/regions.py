@@ -211,7 +211,8 @@ def display_table(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
 
     def rnd(col: str, scale: float, d: int) -> None:
         x = pd.to_numeric(out[col], errors="coerce")
-        out[col] = (x * scale).round(d).astype(object).where(x.notna(), None)
+        # a suppressed or not estimable cell is left empty: never None or nan on the page
+        out[col] = (x * scale).round(d).astype(object).where(x.notna(), "")
 
     for c in ("share", "share_lower", "share_upper"):
         rnd(c, 100, 1)
@@ -219,8 +220,9 @@ def display_table(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
         rnd(c, 1, digits)
     rnd("expected", 1, 1)
     rnd("n_eff", 1, 0)
-    return out.rename(columns={"share": "share_%", "share_lower": "lower_%",
-                               "share_upper": "upper_%"})
+    out = out.rename(columns={"share": "share_%", "share_lower": "lower_%",
+                              "share_upper": "upper_%"})
+    return out.astype(object).where(out.notna(), "")
 
 
 def summary_numbers(table: pd.DataFrame) -> dict[str, object]:

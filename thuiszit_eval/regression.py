@@ -62,9 +62,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
+from . import covariates as cov
 from . import messages
+from .covariates import STANDARD_TERMS
 from .describe import code_labels, suppress_small
+from .estimability import NotEstimable, quiet, require_events
 from .narrative import number
 from .outcomes import OutcomeDefinition, counting_process, survival_table
 from .schema import labels as codelist_labels
@@ -97,22 +101,17 @@ __all__ = [
     "truth_reading",
 ]
 
-#: Baseline covariates of the Cox models (those absent from a cohort are skipped).
-DEFAULT_COVARIATES: tuple[str, ...] = (
-    "episode_type",
-    "age_12plus",
-    "female",
-    "prior_episode",
-    "living_out_of_home",
-    "ses_score",
-    "need_autism",
-    "need_zmolk",
-    "need_school_refusal",
-    "need_bullying_trauma",
-    "need_psychiatric",
-    "need_behaviour",
-    "need_family",
-)
+#: The standard part of the Cox models' adjustment set; the cohort's declared extra fields
+#: (numbers, booleans, coded strings) are added to it (:mod:`thuiszit_eval.covariates`).
+DEFAULT_COVARIATES: tuple[str, ...] = STANDARD_TERMS
+#: A covariate specification: None / "default" (the cohort's default set), a string such
+#: as "default,-ses_index" or "age_12plus,female", or a list of columns.
+CovariateSpec = str | Sequence[str] | None
+#: Standard errors of the Cox hazard ratios. "pupil" (default): sandwich clustered on the
+#: pupil (episodes of one pupil are not independent); "region": clustered on the
+#: samenwerkingsverband with a t distribution on G - 1 degrees of freedom (few clusters
+#: make the plain sandwich too narrow); "model": model-based (inverse information).
+SE_TYPES: tuple[str, ...] = ("pupil", "region", "model")
 #: Days at which cumulative incidence is reported (4 weeks, 3, 6 and 12 months).
 REPORT_DAYS: tuple[int, ...] = (28, 91, 182, 365)
 OUT_OF_HOME = ("kleinschalig_verblijf", "residential", "foster")
@@ -171,20 +170,20 @@ def add_derived_covariates(data: pd.DataFrame) -> pd.DataFrame:
     [[False, False, False], [True, True, True]]
     """
     out = data.copy()
+    # columns the covariate table already holds (thuiszit_eval.covariates) stay as they are
 
     def derive(src: str, fn) -> pd.Series:
         s = out[src]
         return fn(s).astype("boolean").where(s.notna()).astype(
             bool if s.notna().all() else "boolean")
 
-    if "age" in out:
-        out["age_12plus"] = derive("age", lambda s: s >= 12)
-    if "sex" in out:
-        out["female"] = derive("sex", lambda s: s == "f")
-    if "prior_episodes" in out:
-        out["prior_episode"] = derive("prior_episodes", lambda s: s > 0)
-    if "living_situation" in out:
-        out["living_out_of_home"] = derive("living_situation", lambda s: s.isin(OUT_OF_HOME))
+    for col, src, fn in (("age_12plus", "age", lambda s: s >= 12),
+                         ("female", "sex", lambda s: s == "f"),
+                         ("prior_episode", "prior_episodes", lambda s: s > 0),
+                         ("living_out_of_home", "living_situation",
+                          lambda s: s.isin(OUT_OF_HOME))):
+        if src in out and col not in out:
+            out[col] = derive(src, fn)
     return out
 
 
@@ -294,11 +293,13 @@ def _term_label(term: str, ref: Mapping[str, str], iv_labels: Mapping[str, str],
     return name
 
 
-def _available(data: pd.DataFrame, covariates: Sequence[str]) -> list[str]:
-    """Default covariates present (and not all missing); explicit lists must all exist."""
-    if tuple(covariates) == DEFAULT_COVARIATES:
-        return [c for c in covariates if c in data.columns and data[c].notna().any()]
-    return list(covariates)
+def _available(data: pd.DataFrame, covariates: CovariateSpec, cohort: Cohort) -> list[str]:
+    """The terms to adjust for: the cohort's default adjustment set
+    (:func:`~thuiszit_eval.covariates.default_adjustment_set`: present and not constant in
+    ``data``) or the user's specification, checked against ``data``."""
+    default = not isinstance(covariates, str) and (
+        covariates is None or tuple(covariates) == DEFAULT_COVARIATES)
+    return cov.resolve(None if default else covariates, cohort, data, base=DEFAULT_COVARIATES)
 
 
 # --------------------------------------------------------------------------- Cox models
@@ -354,15 +355,35 @@ def _model_frame(data: pd.DataFrame, exposures: list[str], covariates: list[str]
 
 
 def _fit(data: pd.DataFrame, X: pd.DataFrame, duration: str, start: str | None,
-         event: str) -> CoxResult:
+         event: str, se: str = "pupil") -> CoxResult:
+    """The Cox model stratified by region, with the standard error ``se`` (:data:`SE_TYPES`).
+
+    With ``se="region"`` the intervals and p-values use a t distribution on G − 1 degrees
+    of freedom (G regions): the sandwich from few clusters underestimates the variance, and
+    normal quantiles then give intervals that cover too rarely (benchmarks/cox_coverage.py).
+    """
+    if se not in SE_TYPES:
+        raise ValueError(f"se must be one of {', '.join(SE_TYPES)}, not {se!r}")
     df = X.copy()
     df["_stop"] = data[duration].to_numpy(float)
     df["_event"] = data[event].to_numpy(int)
     df["_region"] = _region(data).to_numpy()
+    df["_pupil"] = data["pupil_id"].to_numpy() if "pupil_id" in data else np.arange(len(df))
     if start:
         df["_start"] = data[start].to_numpy(float)
-    return cox_ph(df, "_stop", "_event", list(X.columns), start="_start" if start else None,
-                  strata="_region", cluster="_region")
+    cluster = {"pupil": "_pupil", "region": "_region", "model": None}[se]
+    fit = cox_ph(df, "_stop", "_event", list(X.columns), start="_start" if start else None,
+                 strata="_region", cluster=cluster)
+    if se == "region":
+        g = int(df["_region"].nunique())
+        if g < 3:
+            raise NotEstimable("se_region_few", g=g)
+        tab = fit.table
+        q = stats.t.ppf(0.5 + fit.conf_level / 2, g - 1)
+        tab["p"] = 2 * stats.t.sf(np.abs(tab["z"]), g - 1)
+        tab["lower"], tab["upper"] = tab["coef"] - q * tab["se"], tab["coef"] + q * tab["se"]
+        tab["hr_lower"], tab["hr_upper"] = np.exp(tab["lower"]), np.exp(tab["upper"])
+    return fit
 
 
 def _tidy(fit: CoxResult, counts: pd.DataFrame, X: pd.DataFrame, model: str,
@@ -391,27 +412,38 @@ def _suppress(table: pd.DataFrame, min_cell: int) -> pd.DataFrame:
     return out
 
 
-def _time_varying_frame(cohort: Cohort, d: OutcomeDefinition, covariates: Sequence[str],
+def _time_varying_frame(cohort: Cohort, d: OutcomeDefinition, covariates: CovariateSpec,
                         reference: Mapping[str, str] | None):
     cp = add_derived_covariates(counting_process(cohort, d))
     ivs = [c for c in _intervention_codes(cohort) if c in cp]
-    covs = _available(cp, covariates)
+    if not ivs:
+        raise NotEstimable("no_interventions", what="cox")
+    covs = _available(cp, covariates, cohort)
     X, cpx = _model_frame(cp, ivs, covs, reference)
+    first = cp.drop_duplicates("episode_id")
+    X.attrs["missing"] = cov.missing_report(first, covs)
+    X.attrs["covariates"] = covs
+    require_events(int(cpx["event"].sum()), X.shape[1], "cox")
     return cpx, X, [c for c in ivs if c in X.columns]
 
 
 def fit_cox_models(cohort: Cohort, definition: OutcomeDefinition | None = None,
-                   covariates: Sequence[str] = DEFAULT_COVARIATES, *,
+                   covariates: CovariateSpec = None, *,
                    reference: Mapping[str, str] | None = None,
-                   min_cell: int = 10, lang: str = "en") -> pd.DataFrame:
+                   min_cell: int = 10, lang: str = "en", se: str = "pupil") -> pd.DataFrame:
     """Cause-specific Cox models of return: time-varying interventions vs "ever received".
 
     Both models hold every started intervention of the cohort (reference: no intervention
     started *yet*, i.e. usual care up to that moment) plus the baseline ``covariates``
-    (:data:`DEFAULT_COVARIATES`; the defaults a cohort lacks are skipped), are stratified
-    by ``swv_id`` and have a cluster-robust variance by ``swv_id`` (with few regions the
-    robust standard error is itself uncertain; read the intervals as approximate).
-    Episodes with a missing covariate value are left out of both models.
+    (default: the cohort's adjustment set, :func:`~thuiszit_eval.covariates.
+    default_adjustment_set`; or a specification such as ``"default,-ses_index"``), are
+    stratified by ``swv_id`` and use the standard error ``se``: ``"pupil"`` (default,
+    sandwich clustered on the pupil), ``"region"`` (clustered on ``swv_id`` with t on G − 1
+    degrees of freedom) or ``"model"``; ``benchmarks/cox_coverage.py`` shows the coverage
+    of each. Episodes with a missing covariate value are left out of both models and
+    counted in ``.attrs["missing"]``. Raises :class:`~thuiszit_eval.estimability.
+    NotEstimable` when the cohort has no started intervention or fewer than 10 returns per
+    model term.
 
     * ``"time-varying"``: counting-process rows; an intervention is 1 from its start date on.
     * ``"ever received"``: one row per episode; 1 when the intervention was started in the
@@ -441,7 +473,8 @@ def fit_cox_models(cohort: Cohort, definition: OutcomeDefinition | None = None,
     iv_labels = code_labels("main_intervention", lang)
     # (a) time-varying
     cpx, X, ivs = _time_varying_frame(cohort, d, covariates, reference)
-    fit_tv = _fit(cpx, X, "stop", "start", "event")
+    with quiet():
+        fit_tv = _fit(cpx, X, "stop", "start", "event", se)
     cnt_tv = _term_counts(cpx, X, cpx["event"], cpx["episode_id"])
     # (b) ever received, on the same episodes
     st = add_derived_covariates(survival_table(cohort, d).data)
@@ -450,19 +483,42 @@ def fit_cox_models(cohort: Cohort, definition: OutcomeDefinition | None = None,
     for c in ivs:
         got = iv.loc[(iv["intervention_code"] == c) & iv["start_date"].notna(), "episode_id"]
         st[c] = st["episode_id"].isin(set(got)).astype(int)
-    covs = [c for c in _available(st, covariates)]
+    covs = _available(st, covariates, cohort)
     Xe, stx = _model_frame(st, ivs, covs, X.attrs["reference"])
     ev = (stx["event"] == 1).astype(int)
-    fit_ever = _fit(stx.assign(_ev=ev), Xe, "duration", None, "_ev")
+    with quiet():
+        fit_ever = _fit(stx.assign(_ev=ev), Xe, "duration", None, "_ev", se)
     cnt_ever = _term_counts(stx, Xe, ev, stx["episode_id"])
     out = pd.concat([_tidy(fit_tv, cnt_tv, X, MODELS[0], ivs, iv_labels, lang),
                      _tidy(fit_ever, cnt_ever, Xe, MODELS[1], ivs, iv_labels, lang)],
                     ignore_index=True)
     out = _suppress(out, min_cell)
+    g = int(_region(cpx).nunique())
     out.attrs.update({"reference": dict(X.attrs["reference"]),
                       "n_episodes": int(cpx["episode_id"].nunique()),
-                      "n_events": int(cpx["event"].sum()), "definition": d.describe()})
+                      "n_events": int(cpx["event"].sum()), "definition": d.describe(),
+                      "se": se, "se_text": se_text(se, lang, g), "n_regions": g,
+                      "covariates": list(X.attrs["covariates"]),
+                      "missing": X.attrs["missing"]})
     return out
+
+
+def se_note(models: pd.DataFrame, lang: str = "en"):
+    """The sentence under a hazard-ratio table that says which standard error it used
+    (IPython Markdown, for a notebook)."""
+    from IPython.display import Markdown
+
+    return Markdown("*" + messages.t("se.note", lang, se=se_text(
+        models.attrs.get("se", "pupil"), lang, models.attrs.get("n_regions", 0))) + "*")
+
+
+def se_text(se: str, lang: str = "en", n_regions: int = 0) -> str:
+    """Which standard error a table used, in words (shown under every hazard-ratio table).
+
+    >>> se_text("region", "en", 8).split(", ")[-1]
+    't distribution on 7 degrees of freedom'
+    """
+    return messages.t(f"se.{se}", lang, df=max(n_regions - 1, 1))
 
 
 def compare_models(table: pd.DataFrame, kind: str = "intervention",
@@ -529,7 +585,7 @@ def truth_hazard_ratios(cohort_folder: str | Path) -> dict[str, float] | None:
 
 
 def ph_check(cohort: Cohort, definition: OutcomeDefinition | None = None,
-             covariates: Sequence[str] = DEFAULT_COVARIATES, *,
+             covariates: CovariateSpec = None, *,
              reference: Mapping[str, str] | None = None, transform: str = "km",
              alpha: float = 0.05, lang: str = "en") -> pd.DataFrame:
     """Proportional-hazards test (R ``cox.zph``) of the time-varying model, read per term.
@@ -599,7 +655,7 @@ def _cause_labels(d: OutcomeDefinition, lang: str = "en") -> dict[int, str]:
 
 
 def competing_risks_summary(cohort: Cohort, definition: OutcomeDefinition | None = None,
-                            covariates: Sequence[str] = DEFAULT_COVARIATES, *,
+                            covariates: CovariateSpec = None, *,
                             event_code: int = 1, days: Sequence[float] = REPORT_DAYS,
                             reference: Mapping[str, str] | None = None,
                             adjust_region: bool = True,
@@ -634,12 +690,13 @@ def competing_risks_summary(cohort: Cohort, definition: OutcomeDefinition | None
     labels = _cause_labels(d, lang)
     st = add_derived_covariates(survival_table(cohort, d).data)
     # ---- hazard ratios
-    covs = _available(st, covariates)
+    covs = _available(st, covariates, cohort)
     if adjust_region and REGION in st:
         st[REGION] = _region(st)
         covs = [*covs, REGION]
     X, stx = _model_frame(st, [], covs, reference)
     ev = (stx["event"] == event_code).astype(int)
+    require_events(int(ev.sum()), X.shape[1], "fine_gray")
     df = X.assign(duration=stx["duration"].to_numpy(), event=stx["event"].to_numpy(),
                   pupil=stx["pupil_id"].to_numpy())
     cs = cox_ph(df, "duration", "event", list(X.columns), event_code=event_code,

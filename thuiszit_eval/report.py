@@ -20,8 +20,12 @@ Example
 from __future__ import annotations
 
 import html
+import os
 import re
+import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
@@ -29,10 +33,11 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__
+from .estimability import finite, quiet
 from .messages import t
 
 #: Parameters the report passes to every notebook that declares them.
-REPORT_PARAMETERS = ("cohort_folder", "min_cell", "seed", "lang")
+REPORT_PARAMETERS = ("cohort_folder", "min_cell", "seed", "lang", "covariates")
 
 
 def notebook_dir() -> Path:
@@ -45,9 +50,16 @@ def notebook_paths() -> list[Path]:
     return sorted(notebook_dir().glob("[0-9][0-9]_*.ipynb"))
 
 
+#: Exceptions by which a notebook says its question does not apply to this cohort, or that
+#: the cohort cannot support the estimate (thuiszit_eval.estimability): the section is then
+#: "not applicable" with that one sentence, not failed.
+NOT_APPLICABLE_ERRORS = ("NotApplicable", "NotEstimable", "CovariateError")
+
+
 @dataclass
 class Section:
-    """One notebook's part of the report."""
+    """One notebook's part of the report: ``status`` is ``ok``, ``not_applicable`` (with
+    the ``reason`` in the report's language) or ``failed`` (``error``: one sentence)."""
 
     notebook: str
     title: str
@@ -55,6 +67,8 @@ class Section:
     error: str | None = None
     body: str = ""
     executed: Path | None = None
+    status: str = "ok"
+    reason: str = ""
 
 
 @dataclass
@@ -67,12 +81,17 @@ class Report:
 
     @property
     def failed(self) -> list[Section]:
-        return [s for s in self.sections if not s.ok]
+        return [s for s in self.sections if s.status == "failed"]
+
+    @property
+    def not_applicable(self) -> list[Section]:
+        return [s for s in self.sections if s.status == "not_applicable"]
 
     def summary(self) -> str:
         lines = [f"Report: {self.html_path}"]
         for s in self.sections:
-            state = "ok" if s.ok else f"FAILED — {s.error}"
+            state = {"ok": "ok", "not_applicable": f"not applicable — {s.reason}"}.get(
+                s.status, f"FAILED — {s.error}")
             lines.append(f"  {s.notebook}: {state}")
         return "\n".join(lines)
 
@@ -112,11 +131,7 @@ def key_figures(cohort, min_cell: int = 10, lang: str = "nl") -> pd.DataFrame:
                 row[t(k, lang)] = t("suppressed", lang)
         else:
             row[t("episodes", lang)] = f"{n:,}".replace(",", ".") if lang == "nl" else f"{n:,}"
-            m = med.loc[g]
-            row[t("median_days", lang)] = (
-                t("not_reached", lang) if pd.isna(m["quantile"])
-                else f"{m['quantile']:.0f} ({_num(m['lower'])}–{_num(m['upper'])})"
-            )
+            row[t("median_days", lang)] = _median(med.loc[g], lang)
             for day, k in ((28, "back_within_4w"), (91, "back_within_3m")):
                 r = at.loc[(g, day)]
                 row[t(k, lang)] = _pct(r["returned"], r["returned_lower"], r["returned_upper"],
@@ -145,18 +160,31 @@ def _adjusted_hr(adjusted: pd.DataFrame | None, group: str, min_cell: int, lang:
     if adjusted is None or group not in adjusted.index:
         return t("not_available", lang)
     r = adjusted.loc[group]
-    if r["n_events"] < min_cell or r["n_episodes"] < min_cell:
+    counts = pd.to_numeric(pd.Series([r["n_events"], r["n_episodes"]]), errors="coerce")
+    if counts.isna().any() or (counts < min_cell).any():  # "<10": suppressed by regression
         return t("suppressed", lang)
+    if not finite(r["hr"], r["hr_lower"], r["hr_upper"]):
+        return t("not_available", lang)
     s = f"{r['hr']:.2f} ({r['hr_lower']:.2f}–{r['hr_upper']:.2f})"
     return s.replace(".", ",") if lang == "nl" else s
 
 
-def _num(v: float) -> str:
-    return "–" if pd.isna(v) else f"{v:.0f}"
+def _median(m: pd.Series, lang: str) -> str:
+    """"52 (45–60)"; an upper limit not reached is said in words, never a dash or nan."""
+    if not finite(m["quantile"]):
+        return t("not_reached", lang)
+    lo = f"{m['lower']:.0f}" if finite(m["lower"]) else None
+    hi = f"{m['upper']:.0f}" if finite(m["upper"]) else t("not_reached", lang)
+    return f"{m['quantile']:.0f}" if lo is None else f"{m['quantile']:.0f} ({lo}–{hi})"
 
 
 def _pct(p: float, lo: float, hi: float, lang: str) -> str:
-    s = f"{100 * p:.1f}% ({100 * lo:.1f}–{100 * hi:.1f})"
+    if not finite(p):
+        return t("not_available", lang)
+    if not finite(lo, hi) or lo == hi:  # a degenerate interval says nothing: leave it out
+        s = f"{100 * p:.1f}%"
+    else:
+        s = f"{100 * p:.1f}% ({100 * lo:.1f}–{100 * hi:.1f})"
     return s.replace(".", ",") if lang == "nl" else s
 
 
@@ -180,11 +208,44 @@ def _run_notebook(nb: Path, out: Path, params: dict) -> Section:
         title = _title(nbformat.read(out, as_version=4), title)
         return Section(nb.name, title, True, executed=out)
     except PapermillExecutionError as exc:
-        err = f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
-        return Section(nb.name, title, False, error=err, executed=out)
+        title = _title(nbformat.read(out, as_version=4), title) if out.exists() else title
+        if exc.ename in NOT_APPLICABLE_ERRORS:
+            return Section(nb.name, title, True, executed=out, status="not_applicable",
+                           reason=_one_line(exc.evalue))
+        err = t("section_failed_cause", params.get("lang", "nl"), cell=exc.exec_count,
+                cause=exc.ename)
+        return Section(nb.name, title, False, error=err, executed=out, status="failed")
     except Exception as exc:  # kernel died, notebook unreadable: still render the rest
-        return Section(nb.name, title, False, error=f"{type(exc).__name__}: {exc}",
+        err = t("section_failed_cause", params.get("lang", "nl"), cell="–",
+                cause=type(exc).__name__)
+        return Section(nb.name, title, False, error=err, status="failed",
                        executed=out if out.exists() else None)
+
+
+@contextmanager
+def _stderr_to(path: Path | None) -> Iterator[None]:
+    """Send this process's stderr (file descriptor 2, which the kernels inherit: their
+    transport warnings, numeric warnings) to ``path``; None leaves it alone."""
+    if path is None:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "a", encoding="utf-8") as f:
+        os.dup2(f.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def _one_line(text: str, limit: int = 400) -> str:
+    """The first line of an exception message, without local paths, at most ``limit``."""
+    line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+    line = re.sub(r"(?:[A-Za-z]:)?[/\\][^\s'\"]+", "…", line)
+    return line[:limit]
 
 
 def _title(nb, fallback: str) -> str:
@@ -208,8 +269,14 @@ def _render_body(executed: Path) -> tuple[str, str]:
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(executed, as_version=4)
-    # Drop papermill's injected-parameters cell: it names the analyst's local folder.
-    nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    # Drop papermill's injected-parameters cell (it names the analyst's local folder) and
+    # its error banner; a traceback never reaches the page (the section says why instead).
+    drop = {"injected-parameters", "papermill-error-cell-tag"}
+    nb.cells = [c for c in nb.cells if not drop & set(c.metadata.get("tags", []))]
+    for c in nb.cells:
+        if c.cell_type == "code":
+            c.outputs = [o for o in c.get("outputs", []) if o.get("output_type") != "error"
+                         and o.get("name") != "stderr"]
     exporter = HTMLExporter(template_name="lab")
     exporter.exclude_input = True
     exporter.exclude_input_prompt = True
@@ -230,19 +297,22 @@ def _page(cohort, sections: list[Section], figures: pd.DataFrame, css: str, lang
           min_cell: int) -> str:
     esc = html.escape
     toc = "".join(
-        f'<li><a href="#sec-{i}">{esc(s.title)}</a> — '
-        f'{t("status_ok" if s.ok else "status_failed", lang)}</li>'
+        f'<li><a href="#sec-{i}">{esc(s.title)}</a> — {t("status_" + s.status, lang)}'
+        + (f": {esc(s.reason)}" if s.status == "not_applicable" else "") + "</li>"
         for i, s in enumerate(sections, 1)
     )
     parts = []
     for i, s in enumerate(sections, 1):
-        if s.ok:
+        if s.status == "ok":
             inner = s.body
+        elif s.status == "not_applicable":
+            inner = (f'{s.body}<div class="not-applicable"><strong>'
+                     f'{t("status_not_applicable", lang)}</strong>: {esc(s.reason)}</div>')
         else:
             inner = (f'<div class="failed"><strong>{t("section_failed", lang)}</strong>: '
-                     f"{esc(s.notebook)} — {esc(s.error or '')}</div>{s.body}")
-        parts.append(f'<section id="sec-{i}" class="{"ok" if s.ok else "failed"}">'
-                     f"{inner}</section>")
+                     f"{esc(s.error or '')}</div>{s.body}")
+        parts.append(f'<section id="sec-{i}" class="{s.status}">{inner}</section>')
+    answered = sum(s.status == "ok" for s in sections)
     table = figures.to_html(index=False, border=0, classes="key-figures", escape=True)
     return f"""<!DOCTYPE html>
 <html lang="{lang}">
@@ -257,6 +327,7 @@ table.key-figures {{ border-collapse: collapse; }}
 table.key-figures td, table.key-figures th {{ padding: 4px 10px;
   border-bottom: 1px solid #ccc; text-align: left; }}
 div.failed {{ background: #fde2e2; border: 1px solid #c00; padding: 1em; }}
+div.not-applicable {{ background: #eef3f8; border: 1px solid #89a; padding: 1em; }}
 section {{ margin-top: 3em; }}
 </style>
 </head>
@@ -270,6 +341,7 @@ section {{ margin-top: 3em; }}
 <p><em>{esc(t("key_figures_note", lang))}</em></p>
 <p><em>{esc(t("adjusted_effect_note", lang))}</em></p>
 <h2>{t("contents", lang)}</h2>
+<p>{esc(t("answerable", lang, n=answered, total=len(sections)))}</p>
 <ol>{toc}</ol>
 <p><small>{esc(t("generated_with", lang, version=__version__, min_cell=min_cell))}</small></p>
 </div>
@@ -287,37 +359,54 @@ def build_report(
     seed: int = 1,
     notebooks: list[Path] | None = None,
     progress: bool = True,
+    covariates: str = "default",
+    verbose: bool = False,
+    parameters: dict[str, object] | None = None,
 ) -> Report:
     """Run every notebook on the cohort and write ``out/report.html``.
+
+    ``covariates`` is the adjustment set of the models (notebooks 04, 06, 07): "default"
+    or a specification as in :func:`thuiszit_eval.covariates.parse_spec`. The kernels'
+    own chatter goes to ``out/notebooks/kernels.log`` unless ``verbose``. ``parameters``
+    are further notebook parameters (e.g. ``{"n_boot": 500}``), given to the notebooks that
+    declare them.
 
     Executed notebooks go to ``out/notebooks/``; the key figures also to
     ``out/key_figures.csv``. Raises :class:`~thuiszit_eval.reading.CohortError` when the
     cohort cannot be read at all; a failing notebook only marks its section.
     """
+    import os
+
     from tqdm.auto import tqdm
 
     from .cohort import Cohort
 
     t("report_title", lang)  # fail early on an unknown language
+    os.environ["THUISZIT_EVAL_LANG"] = lang  # reasons of NotEstimable, in the kernels too
     cohort_folder = Path(cohort_folder).resolve()
     cohort = Cohort.load(cohort_folder)
     out = Path(out)
     (out / "notebooks").mkdir(parents=True, exist_ok=True)
-    figures = key_figures(cohort, min_cell, lang)
+    with quiet():
+        figures = key_figures(cohort, min_cell, lang)
     figures.to_csv(out / "key_figures.csv", index=False)
     params = {"cohort_folder": str(cohort_folder), "min_cell": min_cell, "seed": seed,
-              "lang": lang}
+              "lang": lang, "covariates": covariates, **(parameters or {})}
     sections: list[Section] = []
     css = ""
     nbs = notebooks if notebooks is not None else notebook_paths()
-    for nb in tqdm(nbs, desc="notebooks", unit="notebook", disable=not progress):
-        sec = _run_notebook(nb, out / "notebooks" / nb.name, params)
+    log = out / "notebooks" / "kernels.log"
+    for nb in tqdm(nbs, desc="notebooks", unit="notebook", disable=not progress,
+                   file=sys.stdout):
+        with _stderr_to(None if verbose else log):
+            sec = _run_notebook(nb, out / "notebooks" / nb.name, params)
         if sec.executed is not None and sec.executed.exists():
             try:
                 sec.body, nb_css = _render_body(sec.executed)
                 css = css or nb_css
             except Exception as exc:  # rendering must not stop the report
-                sec.ok, sec.error = False, f"rendering failed: {exc}"
+                sec.ok, sec.status = False, "failed"
+                sec.error = t("section_failed_cause", lang, cell="–", cause=type(exc).__name__)
         sections.append(sec)
     page = _page(cohort, sections, figures, css, lang, min_cell)
     path = out / "report.html"

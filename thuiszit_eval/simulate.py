@@ -99,16 +99,79 @@ Messy mode (``messy_rate > 0``) injects export errors into the written files and
 each in ``injected_errors.csv``; independently of the rate, pupils and school_calendar are
 then written ``;``-delimited in cp1252 (declared in datapackage.json), which is not an
 error.
+
+Shapes: cohorts unlike the demo
+-------------------------------
+Researchers bring cohorts the demo does not resemble, so the simulator can vary the
+*shape* of a cohort (keyword arguments of :func:`simulate_cohort` and
+:func:`write_simulated_cohort`, flags of ``thuiszit-eval simulate``). With every option at
+its default the output is byte-identical to the simulator before shapes existed (a test
+pins the hashes), and the random draws never depend on ``tables``, ``covariate_names`` or
+``observation_start``, so such cohorts differ from the default only where the option says.
+
+``tables``
+    Which tables are written: ``pupils`` and ``episodes`` always; ``interventions``,
+    ``attendance``, ``process_events`` and ``school_calendar`` can each be left out (a
+    leerplicht export often has only the first three).
+``covariate_names``
+    The extra covariates under other names, e.g. ``{"ses_score": "ses_index"}``; they are
+    declared as ``extra_fields`` under those names and truth.json's ``beta``,
+    ``hazard_ratios_covariates`` and ``covariate_coding`` name them as written. ``None``
+    as a name leaves a covariate out; without SES, truth.json lists it under
+    ``unmeasured_covariates`` (it still affects return, but given the region it is
+    independent of every intervention, so it confounds none of them).
+``n_regions``, ``region_prefix``
+    1 to :data:`MAX_REGIONS` samenwerkingsverbanden with ids ``{prefix}01`` ... (e.g.
+    ``SWV2301``). The first eight have the demo's effects (shares renormalised); regions
+    9 and up have effects, shares and municipalities drawn once with a fixed seed. The
+    target-trial truth is computed for the cohort's own regions.
+``arms``
+    The interventions present (codes of :data:`GAMMA`). An absent one has initiation
+    hazard zero: no episode gets it (the pupils are the same as with it). truth.json keeps
+    the hazard ratios of the present ones only and lists the absent ones under
+    ``interventions_absent``; without Back to School, ``target_trial`` is
+    ``{"available": false, "reason": ...}`` (there is no trial of starting it to emulate).
+``observation_start`` (a prevalent cohort)
+    The export holds only episodes still running on that date (``end_date`` empty or
+    later) or starting after it, as a registration that starts on that date would, with
+    their pupils, interventions and process events, and their pupils' attendance from
+    three weeks before the first such episode. ``datapackage.json`` carries
+    ``thuiszit.observation_start``. The structural truth is unchanged: ``beta``, the
+    hazard ratios and the region effects are conditional on the time already home, so
+    they hold for these episodes, but only an analysis with delayed entry (each episode
+    at risk from ``max(0, observation_start - absence_start)`` days) reproduces them;
+    episodes already home on that date are length-biased, so Kaplan-Meier curves without
+    delayed entry overstate time at home. ``prior_episode`` is not fully observable (an
+    earlier episode that ended before the date is not exported; episode ids still end in
+    ``-E2``/``-E3``). The target-trial numbers describe all eligible episodes of the
+    simulated (incident) population: a reference, not the exact estimand, for an
+    emulation on the prevalent export. truth.json says this under ``observation_start``.
+``file_format``
+    ``csv``, ``parquet`` or ``xlsx`` (one Excel workbook per table, dates as date cells,
+    numbers as numbers, with fixed time stamps so the bytes are reproducible).
+
+Any non-default shape is recorded in truth.json under ``shape``. :data:`SHAPES` names
+preset shapes (``tiny`` = 40 pupils, ``tiny_15``, ``required_only_renamed``, ``no_bts``,
+``single_region``, ``many_regions``, ``no_covariates``, ``prevalent``, ``parquet``,
+``excel``), each validating with zero rejected rows; :func:`write_shape` writes one, and
+:data:`REPORT_MATRIX` lists those the report test of issue 11 runs::
+
+    >>> from thuiszit_eval.simulate import write_shape
+    >>> folder = write_shape("no_bts", "cohort_no_bts", seed=1)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import functools
+import io
 import json
 import os
+import re
 import shutil
 import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -134,6 +197,9 @@ __all__ = [
     "FOLLOW_UP_END",
     "DEMO_SEED",
     "DEMO_PUPILS",
+    "SHAPES",
+    "REPORT_MATRIX",
+    "write_shape",
 ]
 
 # ----------------------------------------------------------------------------------------
@@ -233,6 +299,16 @@ GRACE_DAYS = 28
 
 TABLES = ["pupils", "episodes", "interventions", "attendance", "process_events",
           "school_calendar"]
+#: tables every cohort has; a shape may leave out any of the others
+REQUIRED_TABLES = ("pupils", "episodes")
+#: the extra covariates of the pupils table (declared as ``extra_fields``)
+EXTRA_COVARIATES = ("ses_score", "neighbourhood_type")
+#: file formats :func:`write_simulated_cohort` writes (``xlsx``: one workbook per table)
+FILE_FORMATS = ("csv", "parquet", "xlsx")
+DEFAULT_REGIONS = 8
+DEFAULT_REGION_PREFIX = "SWV-"
+MAX_REGIONS = 99  # two-digit region numbers
+EXTRA_REGION_SEED = 20230822
 RETURN_REASONS = ["returned_full", "returned_partial", "returned_special_education",
                   "returned_new_school"]
 _EPOCH = np.datetime64("1970-01-01", "D")
@@ -429,18 +505,84 @@ def _structure() -> dict[str, Any]:
             "schools": schools}
 
 
+@dataclass(frozen=True)
+class _Regions:
+    """The samenwerkingsverbanden of one shape: ids, effects, shares and structure."""
+
+    ids: tuple[str, ...]
+    log_hr: np.ndarray
+    share: np.ndarray
+    access: np.ndarray
+    munis: list[list[str]]
+    schools: dict[tuple[int, str], list[str]]
+
+
+@functools.lru_cache(maxsize=1)
+def _extra_structure() -> dict[str, Any]:
+    """Regions 9..MAX_REGIONS: effects, shares and municipalities drawn once (fixed seed).
+
+    Region k has the same effect and municipalities whatever the number of regions, so
+    cohorts of 10 and 12 regions share their first ten.
+    """
+    rng = np.random.default_rng(EXTRA_REGION_SEED)
+    n_extra = MAX_REGIONS - len(REGION_LOG_HR)
+    used = {int(m[2:]) for ms in _structure()["munis"] for m in ms}
+    free = np.array([c for c in range(3, 2000) if c not in used])
+    sizes = rng.integers(3, 6, n_extra)
+    codes = rng.choice(free, size=int(sizes.sum()), replace=False)
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    return {
+        "log_hr": np.round(rng.normal(0.0, 0.2, n_extra), 2),
+        "access": np.round(rng.normal(0.0, 0.3, n_extra), 2),
+        "share": np.round(rng.uniform(0.08, 0.16, n_extra), 2),
+        "munis": [[f"GM{c:04d}" for c in sorted(codes[bounds[i]:bounds[i + 1]])]
+                  for i in range(n_extra)],
+    }
+
+
+@functools.lru_cache(maxsize=16)
+def _regions(n_regions: int = DEFAULT_REGIONS, prefix: str = DEFAULT_REGION_PREFIX
+             ) -> _Regions:
+    """The region model of ``n_regions`` regions with ids ``{prefix}01`` ...
+
+    Eight regions with prefix ``SWV-`` is the demo's model exactly (the module constants).
+    Fewer regions keep the first ``n`` with their shares renormalised; more regions add
+    the fixed regions of :func:`_extra_structure`.
+    """
+    st = _structure()
+    k = len(REGION_LOG_HR)
+    if n_regions <= k:
+        log_hr, access = REGION_LOG_HR[:n_regions], REGION_BTS_ACCESS[:n_regions]
+        share, munis = REGION_SHARE[:n_regions], st["munis"][:n_regions]
+    else:
+        ex = _extra_structure()
+        m = n_regions - k
+        log_hr = np.concatenate([REGION_LOG_HR, ex["log_hr"][:m]])
+        access = np.concatenate([REGION_BTS_ACCESS, ex["access"][:m]])
+        share = np.concatenate([REGION_SHARE, ex["share"][:m]])
+        munis = st["munis"] + ex["munis"][:m]
+    if n_regions != k:
+        share = share / share.sum()
+    per_type = {"po": 24, "so": 3, "vo": 8, "vso": 3, "mbo": 3}
+    schools = dict(st["schools"]) if n_regions <= k else {
+        (r, t): [f"SCH-{t.upper()}-{r + 1:02d}{x:03d}" for x in range(m_)]
+        for r in range(n_regions) for t, m_ in per_type.items()}
+    ids = tuple(f"{prefix}{r + 1:02d}" for r in range(n_regions))
+    return _Regions(ids, log_hr, share, access, munis, schools)
+
+
 # ----------------------------------------------------------------------------------------
 # Core simulation (vectorised, no per-pupil loops)
 # ----------------------------------------------------------------------------------------
-def _pupils(n: int, rng: np.random.Generator, cal: _Calendar) -> dict[str, np.ndarray]:
-    st = _structure()
+def _pupils(n: int, rng: np.random.Generator, cal: _Calendar, reg: _Regions
+            ) -> dict[str, np.ndarray]:
     first0, first1 = _day(FIRST_START_FROM), _day(FIRST_START_TO)
     start0 = cal.next_school_day(rng.integers(first0, first1 + 1, n))
     ages = np.arange(5, 18)
     w = np.array([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 11, 10, 6], float)
     age0 = rng.choice(ages, n, p=w / w.sum())
     birth_idx = _month_index(start0) - (age0 * 12 + rng.integers(0, 12, n))
-    region = rng.choice(len(REGION_SHARE), n, p=REGION_SHARE)
+    region = rng.choice(len(reg.share), n, p=reg.share)
     u = rng.random(n)
     school_type = np.where(
         age0 < 12, np.select([u < 0.82, u < 0.94], ["po", "so"], "none"),
@@ -461,16 +603,16 @@ def _pupils(n: int, rng: np.random.Generator, cal: _Calendar) -> dict[str, np.nd
     school = np.empty(n, object)
     ri = rng.random(n)
     si = rng.random(n)
-    for r in range(len(REGION_SHARE)):
+    for r in range(len(reg.share)):
         m = region == r
-        ms = st["munis"][r]
+        ms = reg.munis[r]
         muni[m] = np.array(ms, object)[(ri[m] * len(ms)).astype(int)]
         for stype in ["po", "so", "vo", "vso", "mbo"]:
             mm = m & (school_type == stype)
-            sl = st["schools"][(r, stype)]
+            sl = reg.schools[(r, stype)]
             school[mm] = np.array(sl, object)[(si[mm] * len(sl)).astype(int)]
     school[school_type == "none"] = ""
-    ses = np.round(rng.normal(0.2 * REGION_LOG_HR[region], 1.0, n), 2)
+    ses = np.round(rng.normal(0.2 * reg.log_hr[region], 1.0, n), 2)
     nbh = np.array(NEIGHBOURHOODS, object)[rng.choice(len(NEIGHBOURHOODS), n,
                                                       p=[.15, .2, .25, .15, .17, .08])]
     return {"start0": start0, "birth_idx": birth_idx, "region": region,
@@ -504,9 +646,16 @@ def _episode_covs(p: dict[str, np.ndarray], pid: np.ndarray, start: np.ndarray,
     return cov
 
 
-def _simulate_core(n: int, rng: np.random.Generator, cal: _Calendar) -> dict[str, Any]:
-    """Pupils and episodes with their main intervention, as arrays (one row per episode)."""
-    p = _pupils(n, rng, cal)
+def _simulate_core(n: int, rng: np.random.Generator, cal: _Calendar,
+                   reg: _Regions | None = None,
+                   arms: frozenset[str] = frozenset(GAMMA)) -> dict[str, Any]:
+    """Pupils and episodes with their main intervention, as arrays (one row per episode).
+
+    A main intervention not in ``arms`` has initiation hazard zero; the first episode's
+    random draws are the same (later episodes follow from the changed returns).
+    """
+    reg = reg or _regions()
+    p = _pupils(n, rng, cal, reg)
     eps: list[dict[str, np.ndarray]] = []
     active = np.arange(n)
     start = p["start0"].copy()
@@ -520,7 +669,7 @@ def _simulate_core(n: int, rng: np.random.Generator, cal: _Calendar) -> dict[str
         etype = np.where(stype == "none", "absoluut_verzuim",
                          np.where(rng.random(m) < 0.12, "dreigend", "lrv"))
         cov = _episode_covs(p, pid, a, etype, k)
-        lp = _lin(cov, BETA, m) + REGION_LOG_HR[p["region"][pid]]
+        lp = _lin(cov, BETA, m) + reg.log_hr[p["region"][pid]]
         # report delay 0-6 weeks; some never reported
         never = rng.random(m) < np.where(etype == "dreigend", 0.60, 0.15)
         d = np.clip(np.round(2 + rng.gamma(2.0, 7.0, m)), 0, 42).astype(np.int64)
@@ -530,7 +679,7 @@ def _simulate_core(n: int, rng: np.random.Generator, cal: _Calendar) -> dict[str
         bts_elig = (age_rep >= 5) & (age_rep <= 14) & ~never
         cov["weeks_home_at_report"] = d / 7.0
         alpha_lp = _lin(cov, ALPHA, m)
-        mult_bts = np.exp(alpha_lp + REGION_BTS_ACCESS[p["region"][pid]])
+        mult_bts = np.exp(alpha_lp + reg.access[p["region"][pid]])
         mult_oth = np.exp(alpha_lp)
         e_init = rng.exponential(1.0, m)
         u_bts = _piecewise_inverse(e_init, mult_bts, BTS_RATES)
@@ -541,6 +690,10 @@ def _simulate_core(n: int, rng: np.random.Generator, cal: _Calendar) -> dict[str
             off_bts, posinf=1e9) < cap15)
         oth_code = np.where(rng.random(m) < 0.5, "expert_begeleider", "onderwijs_zorg_maatwerk")
         oth_ok = ~never & (age_rep >= 15) & np.isfinite(u_oth)
+        if "back_to_school" not in arms:
+            bts_ok = np.zeros(m, bool)
+        if not {"expert_begeleider", "onderwijs_zorg_maatwerk"} <= arms:
+            oth_ok &= np.isin(oth_code, list(arms))
         main_code = np.where(bts_ok, "back_to_school", np.where(oth_ok, oth_code, ""))
         s = np.where(bts_ok, d + off_bts, np.where(oth_ok, d + np.ceil(u_oth), np.inf))
         s = np.maximum(s, d + 1)
@@ -600,8 +753,9 @@ def _simulate_core(n: int, rng: np.random.Generator, cal: _Calendar) -> dict[str
 # ----------------------------------------------------------------------------------------
 # Truth
 # ----------------------------------------------------------------------------------------
-@functools.lru_cache(maxsize=2)
-def compute_truth(n_draws: int = TRUTH_DRAWS) -> dict[str, Any]:
+@functools.lru_cache(maxsize=8)
+def compute_truth(n_draws: int = TRUTH_DRAWS, n_regions: int = DEFAULT_REGIONS,
+                  region_prefix: str = DEFAULT_REGION_PREFIX) -> dict[str, Any]:
     """True parameters and the target-trial RMST contrast (seed-independent, cached).
 
     The eligible population is generated by the same model as the cohorts (draws of
@@ -615,16 +769,21 @@ def compute_truth(n_draws: int = TRUTH_DRAWS) -> dict[str, Any]:
 
     Competing events and administrative censoring are removed.
 
+    The population has the regions of the cohort (``n_regions``, ids with
+    ``region_prefix``): region effects and shares change the case mix, so the target-trial
+    numbers depend on them; the structural parameters do not.
+
     >>> t = compute_truth(20_000)
     >>> t["target_trial"]["rmst"]["182"]["difference"] < 0  # A returns faster
     True
     """
+    reg = _regions(n_regions, region_prefix)
     rng = np.random.default_rng(TRUTH_SEED)
     cal = _Calendar(_day(FIRST_START_FROM) - 400, FU_DAY + 10)
     parts: list[dict[str, np.ndarray]] = []
     total, n_ep, n_pupils = 0, 0, 0
     while total < n_draws:
-        core = _simulate_core(100_000, rng, cal)
+        core = _simulate_core(100_000, rng, cal, reg)
         ep = core["episodes"]
         elig = (np.isin(ep["etype"], ["lrv", "absoluut_verzuim"]) & ep["reported"]
                 & ep["bts_elig_age"])  # reported implies still home at the report
@@ -696,7 +855,7 @@ def compute_truth(n_draws: int = TRUTH_DRAWS) -> dict[str, Any]:
         "beta": dict(BETA),
         "hazard_ratios_covariates": {k: float(np.exp(v)) for k, v in BETA.items()},
         "covariate_coding": dict(COVARIATE_CODING),
-        "region_log_hr": {f"SWV-{i + 1:02d}": float(v) for i, v in enumerate(REGION_LOG_HR)},
+        "region_log_hr": {r: float(v) for r, v in zip(reg.ids, reg.log_hr, strict=True)},
         "region_note": "region effects are fixed (conditional log HR per swv_id); use "
                        "strata or swv_id dummies to adjust",
         "gamma_log_hr": dict(GAMMA),
@@ -718,8 +877,8 @@ def compute_truth(n_draws: int = TRUTH_DRAWS) -> dict[str, Any]:
             "bts_daily_rates": BTS_RATES.tolist(),
             "other_daily_rates": OTHER_RATES.tolist(),
             "log_rate_ratios": dict(ALPHA),
-            "bts_region_access_log_rr": {f"SWV-{i + 1:02d}": float(v)
-                                         for i, v in enumerate(REGION_BTS_ACCESS)},
+            "bts_region_access_log_rr": {r: float(v) for r, v in zip(reg.ids, reg.access,
+                                                                     strict=True)},
             "weeks_home_at_report": "(reported_date - absence_start) / 7",
             "age_limit": "BtS only while age <= 14 (no start on or after the first day of "
                          "the month the pupil turns 15)",
@@ -789,7 +948,8 @@ def _ts(days: np.ndarray) -> pd.Series:
 
 
 def _build_tables(core: dict[str, Any], rng: np.random.Generator, cal: _Calendar,
-                  bar: Any) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+                  bar: Any, reg: _Regions, arms: frozenset[str]
+                  ) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     p, ep = core["pupils"], core["episodes"]
     n = len(p["start0"])
     pupil_ids = np.array([f"P{i:07d}" for i in range(1, n + 1)], object)
@@ -802,7 +962,7 @@ def _build_tables(core: dict[str, Any], rng: np.random.Generator, cal: _Calendar
     pupils = pd.DataFrame({
         "pupil_id": pupil_ids, "birth_month": birth, "sex": p["sex"],
         "school_type": p["school_type"], "school_id": p["school_id"],
-        "swv_id": np.array(_structure()["swv"], object)[p["region"]],
+        "swv_id": np.array(reg.ids, object)[p["region"]],
         "municipality_code": p["municipality"], "living_situation": p["living"],
         "support_needs": needs_txt, "ses_score": p["ses"],
         "neighbourhood_type": p["neighbourhood"],
@@ -863,6 +1023,7 @@ def _build_tables(core: dict[str, Any], rng: np.random.Generator, cal: _Calendar
     for code, prob in (("thuiszitterstafel", 0.25), ("agendapunt_4", 0.30)):
         day = cal.next_school_day(rep_abs + rng.integers(7, 61, m))  # meetings on school days
         ok = (rep_abs >= 0) & (rng.random(m) < prob) & (day < last_day) & (day <= FU_DAY)
+        ok &= code in arms  # an absent process intervention: same draws, no rows
         proc_dates[code] = np.where(ok, day, -1)
         j = np.flatnonzero(ok)
         rows.append(pd.DataFrame({
@@ -1049,32 +1210,246 @@ def _process_events(ep: dict[str, np.ndarray], ep_ids: np.ndarray, pupil_ids: np
     return out
 
 
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_PREFIX_RE = re.compile(r"^[A-Za-z0-9_-]{2,60}$")
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """The validated shape options of one cohort (see :func:`simulate_cohort`)."""
+
+    tables: tuple[str, ...]
+    covariate_names: tuple[tuple[str, str | None], ...]  # simulator name -> written name
+    n_regions: int
+    region_prefix: str
+    arms: frozenset[str]
+    observation_start: dt.date | None
+
+    @property
+    def is_default(self) -> bool:
+        return self == _shape()
+
+    def written_name(self, covariate: str) -> str | None:
+        return dict(self.covariate_names)[covariate]
+
+    def describe(self) -> dict[str, Any]:
+        """The shape as recorded in truth.json."""
+        return {
+            "tables": list(self.tables),
+            "covariate_names": dict(self.covariate_names),
+            "n_regions": self.n_regions,
+            "region_ids": list(_regions(self.n_regions, self.region_prefix).ids),
+            "interventions_present": [c for c in GAMMA if c in self.arms],
+            "interventions_absent": [c for c in GAMMA if c not in self.arms],
+            "observation_start": (None if self.observation_start is None
+                                  else self.observation_start.isoformat()),
+        }
+
+
+def _shape(tables: Sequence[str] | None = None,
+           covariate_names: Mapping[str, str | None] | None = None,
+           n_regions: int = DEFAULT_REGIONS, region_prefix: str = DEFAULT_REGION_PREFIX,
+           arms: Sequence[str] | None = None,
+           observation_start: dt.date | str | None = None) -> _Shape:
+    """Check the shape options and give them one canonical form; ValueError says what is
+    wrong and what is allowed."""
+    tabs = list(TABLES) if tables is None else list(tables)
+    unknown = sorted(set(tabs) - set(TABLES))
+    if unknown:
+        raise ValueError(f"unknown table(s) {', '.join(unknown)}; choose from "
+                         f"{', '.join(TABLES)}")
+    missing = [t for t in REQUIRED_TABLES if t not in tabs]
+    if missing:
+        raise ValueError(f"tables must include {' and '.join(REQUIRED_TABLES)} (missing: "
+                         f"{', '.join(missing)})")
+    names: dict[str, str | None] = {c: c for c in EXTRA_COVARIATES}
+    for key, new in (covariate_names or {}).items():
+        if key not in EXTRA_COVARIATES:
+            raise ValueError(f"covariate {key!r} cannot be renamed; the simulator's extra "
+                             f"covariates are {', '.join(EXTRA_COVARIATES)}")
+        if new is not None and not _NAME_RE.match(str(new)):
+            raise ValueError(f"covariate name {new!r}: use lower-case letters, digits and _ "
+                             "(starting with a letter)")
+        names[key] = None if new is None else str(new)
+    written = [v for v in names.values() if v is not None]
+    if len(set(written)) < len(written):
+        raise ValueError(f"covariate names must differ: {written}")
+    renamed = [v for k, v in names.items() if v is not None and v != k]
+    clash: list[str] = []
+    if renamed:
+        from .schema import table_schema  # lazy: only renamed covariates need it
+
+        taken = set(table_schema("pupils").field_names)
+        clash = [v for v in renamed if v in taken or v.startswith("need_")]
+    if clash:
+        raise ValueError(f"covariate name(s) {', '.join(clash)} clash with a pupils field "
+                         "(or a need_<code> column); choose another name")
+    if not 1 <= int(n_regions) <= MAX_REGIONS:
+        raise ValueError(f"n_regions must be 1 to {MAX_REGIONS}, not {n_regions}")
+    if not _PREFIX_RE.match(region_prefix):
+        raise ValueError(f"region_prefix {region_prefix!r}: use 2-60 letters, digits, - or _")
+    arm_set = frozenset(GAMMA if arms is None else arms)
+    bad = sorted(arm_set - set(GAMMA))
+    if bad:
+        raise ValueError(f"unknown intervention(s) {', '.join(bad)}; choose from "
+                         f"{', '.join(GAMMA)}")
+    obs = None
+    if observation_start is not None:
+        try:
+            obs = pd.Timestamp(observation_start).date()
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"observation_start {observation_start!r} is not a date "
+                             "(YYYY-MM-DD)") from exc
+        if not FIRST_START_FROM < obs < FOLLOW_UP_END:
+            raise ValueError(f"observation_start must lie after {FIRST_START_FROM} (the "
+                             f"first absence start) and before {FOLLOW_UP_END} (follow-up "
+                             f"end), not {obs}")
+    return _Shape(tuple(t for t in TABLES if t in tabs), tuple(names.items()),
+                  int(n_regions), region_prefix, arm_set, obs)
+
+
+def _prevalent(tables: dict[str, pd.DataFrame], start: dt.date) -> dict[str, pd.DataFrame]:
+    """Only what a registration that started on ``start`` holds: episodes still running
+    on that day (end_date empty or later) or starting after it, with their pupils,
+    interventions and process events, and their pupils' attendance from three weeks
+    before the first such episode."""
+    day = pd.Timestamp(start)
+    ep = tables["episodes"]
+    ep = ep[ep["end_date"].isna() | (ep["end_date"] > day)].reset_index(drop=True)
+    if ep.empty:
+        raise ValueError(f"no episode is still running on {start} or starts after it; "
+                         "choose an earlier observation_start or more pupils")
+    out = dict(tables)
+    out["episodes"] = ep
+    out["pupils"] = tables["pupils"][tables["pupils"]["pupil_id"].isin(ep["pupil_id"])
+                                     ].reset_index(drop=True)
+    for name in ("interventions", "process_events"):
+        df = tables[name]
+        out[name] = df[df["episode_id"].isin(ep["episode_id"])].reset_index(drop=True)
+    first = ep.groupby("pupil_id")["absence_start"].min()
+    first = first - pd.to_timedelta(first.dt.dayofweek + 21, unit="D")
+    att = tables["attendance"]
+    since = att["pupil_id"].map(first)
+    out["attendance"] = att[since.notna() & (att["week_start"] >= since)].reset_index(drop=True)
+    return out
+
+
+_TRUTH_PREVALENT = (
+    "prevalent cohort: the export holds only episodes still running on observation_start "
+    "(end_date empty or after it) or starting after it, as a registration that starts on "
+    "that date would. The structural truth is unchanged: beta, gamma (hazard_ratios) and "
+    "the region effects are conditional hazard ratios given the time already home, so "
+    "they hold for these episodes too. Episodes already home on observation_start are "
+    "left-truncated (length-biased: short episodes that ended before it are missing), so "
+    "an analysis reproduces the truth only with delayed entry, each episode entering the "
+    "risk set at max(0, observation_start - absence_start) days; without it, "
+    "Kaplan-Meier curves and median times overstate time at home. prior_episode is not "
+    "fully observable: an earlier episode that ended before observation_start is not in "
+    "the export (the episode_id suffix -E2/-E3 still numbers the episodes). The "
+    "target_trial numbers describe all eligible episodes of the simulated population "
+    "(time zero at the report, incident); for reports before observation_start the "
+    "export lacks the episodes that ended early, and episodes reported after it are "
+    "somewhat more often repeat episodes, so they are a reference, not the exact "
+    "estimand, of an emulation on this export."
+)
+
+
+def _shape_truth(truth: dict[str, Any], shape: _Shape) -> dict[str, Any]:
+    """truth.json of a non-default shape: names as written, absent arms, the shape."""
+    truth = copy.deepcopy(truth)
+    ses = shape.written_name("ses_score")
+    for key in ("beta", "hazard_ratios_covariates", "covariate_coding"):
+        truth[key].pop("ses_score")
+    if ses is not None:
+        truth["beta"][ses] = BETA["ses_score"]
+        truth["hazard_ratios_covariates"][ses] = float(np.exp(BETA["ses_score"]))
+        truth["covariate_coding"][ses] = (f"pupils.{ses} (extra field), per unit "
+                                          "(standard deviation)")
+    else:
+        truth["unmeasured_covariates"] = {"ses_score": {
+            "log_hr": BETA["ses_score"],
+            "note": "neighbourhood SES affects return but is not in this export; given "
+                    "the region it is independent of every intervention, so it does not "
+                    "confound their hazard ratios (a model without it estimates them "
+                    "marginally over SES, a difference too small to see at log HR 0.10 "
+                    "per SD)"}}
+    absent = [c for c in GAMMA if c not in shape.arms]
+    for key in ("gamma_log_hr", "hazard_ratios"):
+        truth[key] = {c: v for c, v in truth[key].items() if c in shape.arms}
+    if absent:
+        truth["interventions_absent"] = {
+            c: "not in this cohort: its initiation hazard is zero, so no episode has it and "
+               "its effect cannot be estimated" for c in absent}
+    if "back_to_school" not in shape.arms:
+        truth["target_trial"] = {
+            "available": False,
+            "reason": "Back to School is absent from this cohort (initiation hazard zero), "
+                      "so there is no target trial of starting it to emulate and no "
+                      "target-trial truth"}
+    if shape.observation_start is not None:
+        truth["observation_start"] = {"date": shape.observation_start.isoformat(),
+                                      "meaning": _TRUTH_PREVALENT}
+    truth["shape"] = shape.describe()
+    return truth
+
+
 def simulate_cohort(n_pupils: int = 2000, seed: int = 1, progress: bool = True,
-                    truth_draws: int = TRUTH_DRAWS) -> SimulatedCohort:
-    """Simulate a cohort in memory.
+                    truth_draws: int = TRUTH_DRAWS, *,
+                    tables: Sequence[str] | None = None,
+                    covariate_names: Mapping[str, str | None] | None = None,
+                    n_regions: int = DEFAULT_REGIONS,
+                    region_prefix: str = DEFAULT_REGION_PREFIX,
+                    arms: Sequence[str] | None = None,
+                    observation_start: dt.date | str | None = None) -> SimulatedCohort:
+    """Simulate a cohort in memory, in the default or another shape.
 
     Args:
         n_pupils: number of pupils (each has at least one episode).
         seed: seed of the numpy Generator; same seed, same cohort.
         progress: show a tqdm progress bar.
         truth_draws: eligible episodes used for the target-trial Monte Carlo truth.
+        tables: tables to include (default all of :data:`TABLES`); pupils and episodes
+            always.
+        covariate_names: new names of the extra covariates, e.g.
+            ``{"ses_score": "ses_index"}``; ``None`` as a name leaves that covariate out.
+        n_regions: number of samenwerkingsverbanden, 1 to :data:`MAX_REGIONS`.
+        region_prefix: region ids are ``{region_prefix}01``, ``{region_prefix}02``, ...
+        arms: intervention codes present (default all of :data:`GAMMA`); an absent one has
+            initiation hazard zero.
+        observation_start: keep only episodes still running on this date or starting
+            after it (a prevalent cohort); ``thuiszit.observation_start`` in metadata.
 
     Returns:
-        A :class:`SimulatedCohort` with typed tables, metadata and truth.
+        A :class:`SimulatedCohort` with typed tables, metadata and truth (the module
+        docstring says what the truth means for each shape option). Leaving a table out,
+        renaming covariates or setting ``observation_start`` changes nothing else: the
+        random draws are the same. Leaving an intervention out keeps the same pupils;
+        their episodes differ from the first return that intervention would have changed.
 
     >>> sim = simulate_cohort(300, seed=2, progress=False)
     >>> int((sim.tables["episodes"]["absence_start"] > pd.Timestamp(FOLLOW_UP_END)).sum())
     0
+    >>> small = simulate_cohort(40, seed=2, progress=False, tables=["pupils", "episodes"],
+    ...                         covariate_names={"ses_score": "ses_index"}, n_regions=3,
+    ...                         region_prefix="SWV23")
+    >>> sorted(small.tables), sorted(small.tables["pupils"]["swv_id"].unique())[0]
+    (['episodes', 'pupils'], 'SWV2301')
     """
     if n_pupils < 1:
         raise ValueError("n_pupils must be at least 1")
+    shape = _shape(tables, covariate_names, n_regions, region_prefix, arms,
+                   observation_start)
+    reg = _regions(shape.n_regions, shape.region_prefix)
     with tqdm(total=7, desc=f"simulating {n_pupils:,} pupils", disable=not progress) as bar:
         rng = np.random.default_rng(seed)
         cal = _Calendar(_day(FIRST_START_FROM) - 400, FU_DAY + 10)
-        core = _simulate_core(n_pupils, rng, cal)
+        core = _simulate_core(n_pupils, rng, cal, reg, shape.arms)
         bar.update(1)
-        tables, extra = _build_tables(core, rng, cal, bar)
-        truth = compute_truth(truth_draws)
+        tabs, extra = _build_tables(core, rng, cal, bar, reg, shape.arms)
+        if shape.is_default:  # the demo's call, cached under this key
+            truth = compute_truth(truth_draws)
+        else:
+            truth = compute_truth(truth_draws, shape.n_regions, shape.region_prefix)
         bar.update(1)
     metadata = {
         "cohort_name": f"Simulated cohort (seed {seed}, {n_pupils} pupils)",
@@ -1082,11 +1457,21 @@ def simulate_cohort(n_pupils: int = 2000, seed: int = 1, progress: bool = True,
         "pseudonymised": True, "simulated": True, "seed": int(seed),
         "intervention_tolerance_days": INTERVENTION_TOLERANCE_DAYS,
     }
-    truth = dict(truth)
+    if shape.observation_start is not None:
+        tabs = _prevalent(tabs, shape.observation_start)
+        metadata["observation_start"] = shape.observation_start.isoformat()
+    renames = {k: v for k, v in shape.covariate_names if v is not None and v != k}
+    dropped = [k for k, v in shape.covariate_names if v is None]
+    if renames or dropped:
+        tabs["pupils"] = tabs["pupils"].drop(columns=dropped).rename(columns=renames)
+    tabs = {name: tabs[name] for name in shape.tables}
+    truth = dict(truth) if shape.is_default else _shape_truth(truth, shape)
     truth["cohort"] = {"seed": int(seed), "n_pupils": int(n_pupils),
-                       "n_episodes": int(len(tables["episodes"])),
+                       "n_episodes": int(len(tabs["episodes"])),
                        "generator": f"thuiszit_eval.simulate {__version__}"}
-    return SimulatedCohort(tables, metadata, truth, extra)
+    if shape.observation_start is not None:
+        truth["cohort"]["n_pupils_in_export"] = int(len(tabs["pupils"]))
+    return SimulatedCohort(tabs, metadata, truth, extra)
 
 
 # ----------------------------------------------------------------------------------------
@@ -1141,8 +1526,13 @@ def _write_csv(df: pd.DataFrame, path: Path, delimiter: str = ",",
     path.write_bytes(data)
 
 
-def _write_parquet(name: str, df: pd.DataFrame, path: Path) -> None:
-    """Typed Parquet; a column keeps its text when some value does not parse (messy)."""
+def _typed_frame(name: str, df: pd.DataFrame, numbers: Sequence[str] = ("ses_score",)
+                 ) -> pd.DataFrame:
+    """Text table -> typed columns (dates, booleans, numbers) for Parquet and Excel.
+
+    A column keeps its text when some value does not parse (messy mode). ``numbers``:
+    the numeric extra covariates as written.
+    """
     cols = {}
     for c in df.columns:
         s = df[c].replace("", None)
@@ -1153,34 +1543,104 @@ def _write_parquet(name: str, df: pd.DataFrame, path: Path) -> None:
         elif c in _BOOL_COLS:
             mapped = s.map({"true": True, "false": False})
             cols[c] = mapped.astype("boolean") if (mapped.notna() | s.isna()).all() else s
-        elif c in ("scheduled_dayparts", "attended_dayparts", "dayparts_per_week",
-                   "ses_score"):
+        elif c in ("scheduled_dayparts", "attended_dayparts", "dayparts_per_week", *numbers):
             num = pd.to_numeric(s, errors="coerce")
             ok = (num.notna() | s.isna()).all()
-            if ok and c != "ses_score" and c != "dayparts_per_week":
+            if ok and c not in numbers and c != "dayparts_per_week":
                 num = num.astype("Int64")
             cols[c] = num if ok else s
         else:
             cols[c] = s
-    pq.write_table(pa.Table.from_pandas(pd.DataFrame(cols), preserve_index=False), path,
-                   compression="zstd")
+    return pd.DataFrame(cols)
+
+
+def _write_parquet(name: str, df: pd.DataFrame, path: Path,
+                   numbers: Sequence[str] = ("ses_score",)) -> None:
+    """Typed Parquet; a column keeps its text when some value does not parse (messy)."""
+    pq.write_table(pa.Table.from_pandas(_typed_frame(name, df, numbers), preserve_index=False),
+                   path, compression="zstd")
+
+
+#: a fixed time stamp inside .xlsx files, so the same cohort gives the same bytes
+_XLSX_TIME = dt.datetime(2025, 6, 30)
+
+
+def _write_xlsx(name: str, df: pd.DataFrame, path: Path,
+                numbers: Sequence[str] = ("ses_score",)) -> None:
+    """One Excel workbook with the table on one sheet, typed as an export would be.
+
+    Dates are date cells, counts and scores numbers, flags TRUE/FALSE, codes and ids text
+    (``birth_month`` stays ``YYYY-MM`` text). Time stamps inside the file are fixed, so the
+    bytes are reproducible.
+    """
+    import zipfile
+
+    from openpyxl import Workbook
+
+    typed = _typed_frame(name, df, numbers)
+    wb = Workbook(write_only=True)
+    wb.properties.created = wb.properties.modified = _XLSX_TIME
+    ws = wb.create_sheet(name)
+    ws.append(list(typed.columns))
+    cols = []
+    for c in typed.columns:
+        s = typed[c]
+        if isinstance(s.dtype, pd.BooleanDtype | pd.Int64Dtype):
+            s = s.astype(object)
+        vals = s.to_numpy(object)
+        vals[pd.isna(s).to_numpy()] = None
+        cols.append(vals)
+    for row in zip(*cols, strict=True):
+        ws.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    # openpyxl stamps each zip member with the current time: rewrite them with a fixed one
+    # and stamps dcterms:modified with the current time on save: fix both
+    stamp = _XLSX_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>" + stamp, data)
+            dst.writestr(zipfile.ZipInfo(info.filename, date_time=_XLSX_TIME.timetuple()[:6]),
+                         data, compress_type=zipfile.ZIP_DEFLATED)
+
+
+def _extra_fields(shape: _Shape) -> list[dict[str, Any]]:
+    """The pupils table's ``extra_fields`` under the names the shape writes."""
+    out = []
+    for spec in _EXTRA_FIELDS:
+        written = shape.written_name(spec["name"])
+        if written is not None:
+            out.append({**spec, "name": written})
+    return out
 
 
 def write_simulated_cohort(out: str | Path, n_pupils: int = 2000, seed: int = 1,
                            messy_rate: float = 0.0, file_format: str = "csv",
-                           progress: bool = True) -> Path:
+                           progress: bool = True, *,
+                           tables: Sequence[str] | None = None,
+                           covariate_names: Mapping[str, str | None] | None = None,
+                           n_regions: int = DEFAULT_REGIONS,
+                           region_prefix: str = DEFAULT_REGION_PREFIX,
+                           arms: Sequence[str] | None = None,
+                           observation_start: dt.date | str | None = None) -> Path:
     """Simulate a cohort and write it as a cohort folder.
 
     The folder holds ``datapackage.json``, one file per table, ``truth.json`` and, in
     messy mode, ``injected_errors.csv``. Files are byte-identical for the same arguments.
+    Files of tables this shape leaves out, or in another format, are removed from ``out``.
 
     Args:
         out: output folder (created; existing cohort files are overwritten).
         n_pupils: number of pupils.
         seed: random seed.
         messy_rate: fraction of rows per table given an injected export error (0 = clean).
-        file_format: ``"csv"`` or ``"parquet"``.
+        file_format: ``"csv"``, ``"parquet"`` or ``"xlsx"`` (Excel).
         progress: show a progress bar.
+        tables, covariate_names, n_regions, region_prefix, arms, observation_start: the
+            cohort's shape, as in :func:`simulate_cohort`; renamed covariates are declared
+            as ``extra_fields`` under their new names.
 
     Returns:
         The folder path.
@@ -1189,24 +1649,36 @@ def write_simulated_cohort(out: str | Path, n_pupils: int = 2000, seed: int = 1,
     >>> folder = write_simulated_cohort(tempfile.mkdtemp(), 100, seed=5, progress=False)
     >>> sorted(p.name for p in folder.iterdir())[:3]
     ['attendance.csv', 'datapackage.json', 'episodes.csv']
+    >>> folder = write_simulated_cohort(tempfile.mkdtemp(), 40, seed=5, progress=False,
+    ...                                 file_format="xlsx", tables=["pupils", "episodes"])
+    >>> sorted(p.name for p in folder.iterdir())
+    ['datapackage.json', 'episodes.xlsx', 'pupils.xlsx', 'truth.json']
     """
-    if file_format not in ("csv", "parquet"):
-        raise ValueError("file_format must be 'csv' or 'parquet'")
+    if file_format not in FILE_FORMATS:
+        raise ValueError(f"file_format must be one of {', '.join(FILE_FORMATS)}")
     if not 0.0 <= messy_rate < 0.5:
         raise ValueError("messy_rate must be in [0, 0.5)")
+    shape = _shape(tables, covariate_names, n_regions, region_prefix, arms,
+                   observation_start)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    sim = simulate_cohort(n_pupils, seed, progress=progress)
+    sim = simulate_cohort(n_pupils, seed, progress=progress, tables=shape.tables,
+                          covariate_names=dict(shape.covariate_names),
+                          n_regions=shape.n_regions, region_prefix=shape.region_prefix,
+                          arms=sorted(shape.arms), observation_start=shape.observation_start)
     texts = {name: _as_text(name, df) for name, df in sim.tables.items()}
     injected = None
     if messy_rate > 0:
         texts, injected = inject_errors(texts, messy_rate, np.random.default_rng([seed, 7919]))
     messy = messy_rate > 0
-    other = "parquet" if file_format == "csv" else "csv"
-    for name in TABLES:  # a previous run in the other format would leave stale files
-        (out / f"{name}.{other}").unlink(missing_ok=True)
+    numbers = [n for n in (shape.written_name("ses_score"),) if n is not None]
+    for name in TABLES:  # a previous run in another format or shape would leave stale files
+        for fmt in FILE_FORMATS:
+            if name not in texts or fmt != file_format:
+                (out / f"{name}.{fmt}").unlink(missing_ok=True)
     resources = []
-    for name in tqdm(TABLES, desc="writing tables", disable=not progress):
+    for name in tqdm([t for t in TABLES if t in texts], desc="writing tables",
+                     disable=not progress):
         df = texts[name]
         res: dict[str, Any] = {"name": name, "path": f"{name}.{file_format}",
                                "format": file_format}
@@ -1217,10 +1689,14 @@ def write_simulated_cohort(out: str | Path, n_pupils: int = 2000, seed: int = 1,
                 res["dialect"] = {"delimiter": ";"}
             res["encoding"] = enc
             _write_csv(df, out / res["path"], delim, enc)
+        elif file_format == "parquet":
+            _write_parquet(name, df, out / res["path"], numbers)
         else:
-            _write_parquet(name, df, out / res["path"])
+            _write_xlsx(name, df, out / res["path"], numbers)
         if name == "pupils":
-            res["extra_fields"] = _EXTRA_FIELDS
+            extra_fields = _extra_fields(shape)
+            if extra_fields:
+                res["extra_fields"] = extra_fields
         resources.append(res)
     dp = {
         "profile": "data-package", "name": f"sim-cohort-seed-{seed}",
@@ -1295,6 +1771,8 @@ def inject_errors(texts: dict[str, pd.DataFrame], rate: float,
     pupil_ids = texts["pupils"]["pupil_id"].to_numpy()
     records: list[pd.DataFrame] = []
     for table, kinds in MESSY_KINDS.items():
+        if table not in texts:  # a shape without this table
+            continue
         df = texts[table]
         n = len(df)
         if n == 0:
@@ -1387,6 +1865,53 @@ def inject_errors(texts: dict[str, pd.DataFrame], rate: float,
     return texts, errs
 
 
+# ----------------------------------------------------------------------------------------
+# Shapes: preset cohorts for tests that must hold on any valid cohort
+# ----------------------------------------------------------------------------------------
+#: Preset shapes: keyword arguments of :func:`write_simulated_cohort` (``n_pupils``,
+#: ``file_format`` and the shape options). Each validates with zero rejected rows.
+SHAPES: dict[str, dict[str, Any]] = {
+    "default": dict(n_pupils=600),
+    "tiny": dict(n_pupils=40),
+    "tiny_15": dict(n_pupils=15),
+    "required_only_renamed": dict(
+        n_pupils=600, tables=("pupils", "episodes", "interventions"),
+        covariate_names={"ses_score": "ses_index", "neighbourhood_type": "buurttype"},
+        n_regions=5, region_prefix="SWV23"),
+    "no_bts": dict(n_pupils=600, arms=tuple(c for c in GAMMA if c != "back_to_school")),
+    "single_region": dict(n_pupils=600, n_regions=1, region_prefix="SWV23"),
+    "many_regions": dict(n_pupils=600, n_regions=20, region_prefix="SWV-VO-"),
+    "no_covariates": dict(n_pupils=600,
+                          covariate_names={"ses_score": None, "neighbourhood_type": None}),
+    "prevalent": dict(n_pupils=600, observation_start="2024-01-01"),
+    "parquet": dict(n_pupils=600, file_format="parquet"),
+    # Excel with fewer pupils: reading .xlsx (openpyxl) takes ~10 s for 600 pupils
+    "excel": dict(n_pupils=200, file_format="xlsx"),
+}
+#: The shapes of issue 11's report test (besides ``data_schema/example``): 40 pupils, only
+#: the required tables plus interventions with renamed covariates, no Back to School, a
+#: single region, Parquet and Excel.
+REPORT_MATRIX = ("tiny", "required_only_renamed", "no_bts", "single_region", "parquet",
+                 "excel")
+
+
+def write_shape(name: str, out: str | Path, seed: int = 1, progress: bool = False,
+                **overrides: Any) -> Path:
+    """Write the preset cohort shape ``name`` of :data:`SHAPES` to ``out``.
+
+    ``overrides`` replace preset arguments (e.g. ``n_pupils=300`` for a faster test).
+
+    >>> import tempfile
+    >>> folder = write_shape("required_only_renamed", tempfile.mkdtemp(), n_pupils=50)
+    >>> sorted(p.name for p in folder.iterdir())
+    ['datapackage.json', 'episodes.csv', 'interventions.csv', 'pupils.csv', 'truth.json']
+    """
+    if name not in SHAPES:
+        raise ValueError(f"unknown shape {name!r}; choose from {', '.join(SHAPES)}")
+    kwargs = {**copy.deepcopy(SHAPES[name]), **overrides}
+    return write_simulated_cohort(out, seed=seed, progress=progress, **kwargs)
+
+
 def demo_cohort_path(refresh: bool = False) -> Path:
     """The demo cohort (2,000 pupils, fixed seed), written once to a cache folder.
 
@@ -1422,12 +1947,15 @@ def demo_cohort_path(refresh: bool = False) -> Path:
 # ----------------------------------------------------------------------------------------
 # Analysis helpers for checking the truth (the outcomes module will do this properly)
 # ----------------------------------------------------------------------------------------
-def episode_covariates(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def episode_covariates(tables: dict[str, pd.DataFrame],
+                       ses_column: str = "ses_score") -> pd.DataFrame:
     """One row per episode with the covariates coded as in ``truth['covariate_coding']``.
 
     Works on typed tables (``SimulatedCohort.tables`` or a loaded cohort's tables with
     ``support_needs`` as text). Columns: episode_id, pupil_id, swv_id, absence_start,
-    reported_date, end_date, end_reason, episode_type, age, and every key of ``BETA``.
+    reported_date, end_date, end_reason, episode_type, age, and every key of ``BETA``,
+    with SES under ``ses_column`` (its name in the cohort); a cohort without that column
+    gets no SES column.
     """
     pu = tables["pupils"].set_index("pupil_id")
     ep = tables["episodes"].copy()
@@ -1452,7 +1980,8 @@ def episode_covariates(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     out["absoluut_verzuim"] = (out["episode_type"] == "absoluut_verzuim").astype(float)
     out["dreigend"] = (out["episode_type"] == "dreigend").astype(float)
     out["prior_episode"] = (out.groupby("pupil_id").cumcount() > 0).astype(float)
-    out["ses_score"] = pd.to_numeric(p["ses_score"]).to_numpy(float)
+    if ses_column in p.columns:
+        out[ses_column] = pd.to_numeric(p[ses_column]).to_numpy(float)
     return out
 
 
@@ -1460,25 +1989,32 @@ MAIN_INTERVENTIONS = ("back_to_school", "expert_begeleider", "onderwijs_zorg_maa
 
 
 def counting_process(tables: dict[str, pd.DataFrame],
-                     follow_up_end: dt.date | str = FOLLOW_UP_END) -> pd.DataFrame:
+                     follow_up_end: dt.date | str = FOLLOW_UP_END,
+                     ses_column: str = "ses_score",
+                     observation_start: dt.date | str | None = None) -> pd.DataFrame:
     """Counting-process (start, stop] rows per episode, time in days since absence_start.
 
     The event is a return to school (end_reason ``returned_*``); competing endings and
     follow-up end censor. Each main intervention (:data:`MAIN_INTERVENTIONS`) is a
     time-varying 0/1 column from its start day on. Covariates as in
-    :func:`episode_covariates`.
+    :func:`episode_covariates`. With ``observation_start`` (a prevalent cohort) each
+    episode enters at ``max(0, observation_start - absence_start)`` days (delayed entry):
+    rows before it are cut, so the hazard ratios of the truth apply.
 
     >>> sim = simulate_cohort(200, seed=4, progress=False)
     >>> cp = counting_process(sim.tables)
     >>> bool((cp["stop"] > cp["start"]).all())
     True
     """
-    cov = episode_covariates(tables)
+    cov = episode_covariates(tables, ses_column)
     fu = pd.Timestamp(follow_up_end)
     stop_date = cov["end_date"].fillna(fu)
     cov["T"] = (stop_date - cov["absence_start"]).dt.days.astype(float)
     cov["event"] = cov["end_reason"].isin(RETURN_REASONS).astype(int)
-    iv = tables["interventions"]
+    iv = tables.get("interventions")
+    if iv is None:  # a cohort without an interventions table: nobody is exposed
+        iv = pd.DataFrame({"episode_id": [], "intervention_code": [],
+                           "start_date": pd.Series([], dtype="datetime64[ns]")})
     iv = iv[iv["intervention_code"].isin(MAIN_INTERVENTIONS) & iv["start_date"].notna()]
     iv = iv.sort_values("start_date").drop_duplicates("episode_id")
     cov = cov.merge(iv[["episode_id", "intervention_code", "start_date"]], on="episode_id",
@@ -1498,5 +2034,8 @@ def counting_process(tables: dict[str, pd.DataFrame],
     for c in MAIN_INTERVENTIONS:
         second[c] = (second["intervention_code"] == c).astype(int)
     cp = pd.concat([first, second], ignore_index=True)
+    if observation_start is not None:
+        entry = (pd.Timestamp(observation_start) - cp["absence_start"]).dt.days.clip(lower=0)
+        cp["start"] = np.maximum(cp["start"], entry.astype(float))
     cp = cp[cp["stop"] > cp["start"]]
     return cp.sort_values(["episode_id", "start"], kind="stable").reset_index(drop=True)

@@ -61,6 +61,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from .. import covariates as cov
+from ..estimability import NotApplicable, require_arms
 from ..outcomes import OutcomeDefinition, survival_table
 from ..survival import cox_ph
 from ._fast import (
@@ -93,9 +95,11 @@ __all__ = [
 TAUS = (91.0, 182.0)
 PROCESS_INTERVENTIONS = ("thuiszitterstafel", "agendapunt_4")
 #: Baseline covariates used by default (those present in the data are used).
+#: The cohort's declared extra fields (numbers, booleans, coded strings) are added to these
+#: (:mod:`thuiszit_eval.covariates`; recorded by :func:`point_treatment_data`).
 DEFAULT_COVARIATES = (
     "age", "days_home", "log_days_home", "episode_type", "prior_episode", "female",
-    "living_situation", "ses_score", "swv_id", "need_autism", "need_zmolk",
+    "living_situation", "swv_id", "need_autism", "need_zmolk",
     "need_school_refusal", "need_bullying_trauma", "need_psychiatric", "need_behaviour",
     "need_chronic_illness", "need_learning", "need_family", "need_other",
 )
@@ -149,7 +153,16 @@ def point_treatment_data(
     if max_age is not None and "age" in df:
         df = df[df["age"] < max_age]
     df["treated"] = (df["intervention"] == treated).astype(int)
+    if not df["treated"].any():
+        raise NotApplicable("needs_group", need="back_to_school")
+    grp = df.groupby("treated")
+    require_arms(grp.size().reindex([0, 1], fill_value=0).to_dict(),
+                 grp["event"].apply(lambda e: int((e == 1).sum())).reindex(
+                     [0, 1], fill_value=0).to_dict(), what="iptw")
     df.attrs["definition"] = d.describe()
+    df.attrs["extra_covariates"] = [c for c in cov.default_adjustment_set(cohort, df, base=())
+                                    if c in df]
+    df.attrs["missing"] = cov.missing_report(df, default_covariates(df))
     df.attrs["event_labels"] = dict(d.labels)
     df.attrs["cohort_name"] = st.cohort_name
     df.attrs["groups"] = {"treated": treated, "control": tuple(control)}
@@ -175,9 +188,18 @@ def group_labels(data: pd.DataFrame, lang: str = "nl") -> tuple[str, str]:
             " / ".join(names.get(c, c) for c in g["control"]))
 
 
-def default_covariates(data: pd.DataFrame) -> list[str]:
-    """The :data:`DEFAULT_COVARIATES` present in ``data`` and not constant."""
-    return [c for c in DEFAULT_COVARIATES if c in data.columns and data[c].nunique() > 1]
+def default_covariates(data: pd.DataFrame, spec: str | Sequence[str] | None = None
+                       ) -> list[str]:
+    """The :data:`DEFAULT_COVARIATES` and the cohort's extra covariates (recorded by
+    :func:`point_treatment_data` in ``data.attrs``) present in ``data`` and not constant;
+    or the specification ``spec`` (e.g. ``"default,-ses_index"``) against that default."""
+    base = [*DEFAULT_COVARIATES, *data.attrs.get("extra_covariates", [])]
+    default = [c for c in dict.fromkeys(base) if c in data.columns and data[c].nunique() > 1]
+    terms = cov.parse_spec(spec, default)
+    unknown = [c for c in terms if c not in data.columns]
+    if unknown:
+        raise cov.CovariateError(f"covariate(s) {', '.join(unknown)} not in the data")
+    return terms
 
 
 # ----------------------------------------------------------------------------------------

@@ -33,7 +33,6 @@ import numpy as np
 import pandas as pd
 
 from .target_trial import (
-    DEFAULT_COVARIATES,
     EffectResult,
     TargetTrial,
     _Arrays,
@@ -48,7 +47,9 @@ from .target_trial import (
     _truncate,
     _weights_summary,
     _wkm,
+    adjustment_terms,
     eligible_episodes,
+    require_trial,
 )
 
 __all__ = ["landmark_analysis"]
@@ -104,7 +105,7 @@ def landmark_analysis(
     protocol: TargetTrial | None = None,
     landmark_days: int = 28,
     *,
-    covariates: Sequence[str] = DEFAULT_COVARIATES,
+    covariates: str | Sequence[str] | None = None,
     region: str | None = "swv_id",
     censor_bands: Sequence[int] = (0, 28, 91, 182),
     admin_censoring: Literal["independent", "weighted"] = "independent",
@@ -124,7 +125,8 @@ def landmark_analysis(
         protocol: eligibility, treatment and horizons (``taus``, days since the report;
             the RMST runs from the landmark to ``tau``).
         landmark_days: the landmark (days since the report).
-        covariates, region: the propensity and censoring models' covariates.
+        covariates, region: the propensity and censoring models' covariates (None: the
+            adjustment set of ``eligible_episodes``) and the region column.
         censor_bands: day bands (since the landmark) of the competing-ending model.
         admin_censoring: ``"independent"`` or ``"weighted"``.
         truncate: cap the weights at this quantile (None = no truncation).
@@ -150,7 +152,8 @@ def landmark_analysis(
     if any(t <= landmark_days for t in protocol.taus):
         raise ValueError("every tau must lie after the landmark")
     el = data if _is_prepared(data) else eligible_episodes(data, protocol, follow_up_end)
-    a0 = _arrays(el, covariates, region)
+    require_trial(el, protocol, "landmark")
+    a0 = _arrays(el, adjustment_terms(el, covariates), region)
     keep = np.flatnonzero(a0.time > landmark_days)
     a = _shift(a0, landmark_days)
     a.cluster = pd.factorize(a.cluster)[0]

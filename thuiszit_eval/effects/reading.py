@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from thuiszit_eval.estimability import finite
 from thuiszit_eval.messages import t
 from thuiszit_eval.narrative import Narrator, number, percent
 
@@ -24,9 +25,16 @@ ANALYSES = ("naive", "landmark", "ccw")
 def fmt_days(x: float, lang: str = "nl", digits: int = 1) -> str:
     """A number as a reader of ``lang`` writes it, rounded, never "-0,0".
 
+    A value that is not a finite number (a bootstrap that could not be computed on a small
+    cohort) is said in words.
+
     >>> fmt_days(-0.04, "nl"), fmt_days(1234.56, "en"), fmt_days(2.345, "nl", 2)
     ('0,0', '1,234.6', '2,35')
+    >>> fmt_days(float("nan"), "en")
+    'not available'
     """
+    if not finite(x):
+        return t("not_available", lang)
     return number(round(float(x), digits) + 0.0, lang, digits)
 
 
@@ -45,9 +53,9 @@ def load_cohort(cohort_folder: str | Path = "") -> tuple[Path, Any, bool]:
     >>> folder, cohort, simulated = load_cohort()  # doctest: +SKIP
     """
     from thuiszit_eval.cohort import Cohort
-    from thuiszit_eval.simulate import demo_cohort_path
+    from thuiszit_eval.demo import cohort_or_demo
 
-    folder = Path(cohort_folder or demo_cohort_path())
+    folder = cohort_or_demo(cohort_folder)
     cohort = Cohort.load(folder)
     return folder, cohort, bool(cohort.metadata.get("simulated", False))
 
@@ -135,6 +143,9 @@ def estimate_reading(res: pd.DataFrame, taus: tuple[int, int], say: Narrator, gr
     """
     (tau1, tau2), f = taus, (lambda x: fmt_days(x, lang))
     r1, r2 = res.loc[tau1], res.loc[tau2]
+    # a verdict is read only from finite intervals ("nan to nan" is no interval)
+    if not finite(r1.lower, r1.upper, r2.lower, r2.upper):
+        with_interval = False
     if not with_interval:
         return say("estimate_no_interval", tau1=tau1, tau2=tau2, grace=grace,
                    d1=f(r1.difference), d2=f(r2.difference))
@@ -183,8 +194,10 @@ def fmt_hr(hr: Mapping[str, float] | None, say: Narrator, lang: str) -> str:
 
     >>> fmt_hr(None, say, "nl")  # doctest: +SKIP
     """
-    if hr is None:
+    if hr is None or not finite(hr["hr"]):
         return "–"
+    if not finite(hr["lower"], hr["upper"]):
+        return fmt_days(hr["hr"], lang, 2)
     return say.text("hr_ci", hr=fmt_days(hr["hr"], lang, 2),
                     lower=fmt_days(hr["lower"], lang, 2), upper=fmt_days(hr["upper"], lang, 2))
 
@@ -202,7 +215,9 @@ def hazard_ratio_reading(hr: pd.Series | None, say: Narrator, grace: int, lang: 
     def f(x: float) -> str:
         return fmt_days(x, lang, 2)
 
-    if not with_interval:
+    if not finite(hr["hr"]):
+        return None
+    if not with_interval or not finite(hr["lower"], hr["upper"]):
         return say("hazard_ratio_no_interval", tau=tau, grace=grace, hr=f(hr["hr"]))
     return say("hazard_ratio", tau=tau, grace=grace, hr=f(hr["hr"]), lo=f(hr["lower"]),
                hi=f(hr["upper"]),
@@ -248,7 +263,8 @@ def comparison_table(analyses: Mapping[str, Any], say: Narrator, lang: str,
         for r in result.rmst.itertuples():
             row[say.text("col_diff_to", tau=r.tau)] = fmt_days(r.difference, lang)
             row[say.text("col_ci_to", tau=r.tau)] = say.text(
-                "ci", lower=fmt_days(r.lower, lang), upper=fmt_days(r.upper, lang))
+                "ci", lower=fmt_days(r.lower, lang), upper=fmt_days(r.upper, lang)) if finite(
+                r.lower, r.upper) else t("not_available", lang)
         row[say.text("col_hr")] = fmt_hr(getattr(result, "hazard_ratio", None), say, lang)
         rows[names[key]] = row
     comparison = pd.DataFrame.from_dict(rows, orient="index")
@@ -265,7 +281,8 @@ def compare_readings(analyses: Mapping[str, Any], tau: int, say: Narrator, lang:
     diff = {key: result.rmst.set_index("tau").loc[tau] for key, result in analyses.items()}
     out = [say("compare_reading", tau=tau,
                **{k: fmt_days(v.difference, lang) for k, v in diff.items()})]
-    if with_interval and diff["naive"].difference > diff["ccw"].upper:
+    if with_interval and finite(diff["ccw"].upper, diff["naive"].difference) and \
+            diff["naive"].difference > diff["ccw"].upper:
         out.append(say("naive_worse"))
         if diff["naive"].difference > 0 > diff["ccw"].upper:
             out.append(say("naive_wrong_sign"))
@@ -391,7 +408,7 @@ def truth_hr_reading(folder: Path, simulated: bool, hr: pd.Series | None, say: N
     def f(x: float) -> str:
         return fmt_days(x, lang, 2)
 
-    if with_interval:
+    if with_interval and finite(hr["lower"], hr["upper"]):
         inside = say.text("in" if hr["lower"] <= value <= hr["upper"] else "out")
         return say("truth_hr", tau=tau, truth=f(value), inside=inside)
     return say("truth_hr_no_interval", tau=tau, truth=f(value), hr=f(hr["hr"]))
@@ -415,7 +432,7 @@ def truth_reading(folder: Path, simulated: bool, res: pd.DataFrame, taus: tuple[
     def inside(r: Any, x: float) -> str:
         return say.text("in" if r.lower <= x <= r.upper else "out")
 
-    if with_interval:
+    if with_interval and finite(r1.lower, r1.upper, r2.lower, r2.upper):
         return say("truth_cohort", tau1=tau1, tau2=tau2, truth1=f(tr1), truth2=f(tr2),
                    in1=inside(r1, tr1), in2=inside(r2, tr2))
     return say("truth_cohort_no_interval", tau1=tau1, tau2=tau2, truth1=f(tr1),

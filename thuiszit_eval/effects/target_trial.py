@@ -61,8 +61,9 @@ import pandas as pd
 from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
+from .. import covariates as cov
 from .. import messages
-from ..simulate import FOLLOW_UP_END, episode_covariates
+from ..estimability import NotEstimable
 from .marginal_hr import marginal_hazard_ratio
 
 __all__ = [
@@ -75,14 +76,18 @@ __all__ = [
     "naive_analysis",
 ]
 
-#: baseline covariates of the weight models (coded as in ``episode_covariates``), plus
-#: region dummies (``swv_id``) added by the design
+#: the standard baseline covariates of the weight models (:mod:`thuiszit_eval.covariates`);
+#: the cohort's declared extra fields are added to them (:func:`eligible_episodes`), and
+#: region dummies (``swv_id``) by the design
 DEFAULT_COVARIATES: tuple[str, ...] = (
     "female", "age_12plus", "need_autism", "need_psychiatric", "need_zmolk",
     "need_school_refusal", "need_bullying_trauma", "need_behaviour", "need_family",
-    "living_out_of_home", "absoluut_verzuim", "prior_episode", "ses_score",
-    "weeks_home_at_report",
+    "living_out_of_home", "absoluut_verzuim", "prior_episode", "weeks_home_at_report",
 )
+#: fewest episodes that start (and that do not start) the treatment in the grace period,
+#: and fewest returns, for the weight models to be models (thuiszit_eval.estimability)
+MIN_STARTERS = 20
+MIN_RETURNS = 20
 RETURN_PREFIX = "returned"
 
 
@@ -254,7 +259,11 @@ def _tables_and_fu(data: Any, follow_up_end: Any) -> tuple[dict[str, pd.DataFram
         fu = follow_up_end or data.follow_up_end
     else:
         raise TypeError("pass a Cohort, a SimulatedCohort, a dict of tables or a folder")
-    return tables, pd.Timestamp(fu or FOLLOW_UP_END)
+    if fu is None or pd.isna(pd.Timestamp(fu)):
+        # never guessed: the censoring date decides who is still at home
+        raise ValueError("follow_up_end is needed with a dict of tables: the date up to "
+                         "which the data are complete")
+    return tables, pd.Timestamp(fu)
 
 
 def _is_prepared(data: Any) -> bool:
@@ -263,22 +272,28 @@ def _is_prepared(data: Any) -> bool:
 
 
 def eligible_episodes(data: Any, protocol: TargetTrial | None = None,
-                      follow_up_end: dt.date | str | None = None) -> pd.DataFrame:
+                      follow_up_end: dt.date | str | None = None,
+                      covariates: str | Sequence[str] | None = None) -> pd.DataFrame:
     """One row per eligible episode with the times the emulation needs.
 
     Args:
         data: a :class:`~thuiszit_eval.cohort.Cohort`, a cohort folder, a
             :class:`~thuiszit_eval.simulate.SimulatedCohort` or a dict of typed tables.
         protocol: the :class:`TargetTrial` (default: the Back to School protocol).
-        follow_up_end: needed only for a dict of tables (default 2025-06-30).
+        follow_up_end: needed (only) for a dict of tables; never guessed.
+        covariates: the weight models' adjustment set: None (default: the standard terms
+            :data:`DEFAULT_COVARIATES` plus the cohort's declared extra fields, those that
+            vary) or a specification as in :func:`thuiszit_eval.covariates.parse_spec`.
 
     Returns:
         Columns ``episode_id``, ``pupil_id``, ``swv_id``, ``reported_date``, ``time``
         (days from the report to the end or to follow-up end), ``returned``,
         ``competing`` (a non-return ending), ``start_day`` (days from the report to the
         treatment start, NaN if none), ``age_limit_day`` (first day since the report on
-        which the pupil is too old to start), the covariates of
-        :data:`DEFAULT_COVARIATES` and ``age_at_report``.
+        which the pupil is too old to start), the adjustment covariates and
+        ``age_at_report``. Episodes with a missing covariate value are left out;
+        ``.attrs["covariates"]`` lists the adjustment set and ``.attrs["missing"]`` counts
+        what was left out (:func:`thuiszit_eval.covariates.missing_report`).
 
     Example:
         >>> from thuiszit_eval.simulate import simulate_cohort
@@ -288,18 +303,30 @@ def eligible_episodes(data: Any, protocol: TargetTrial | None = None,
     """
     protocol = protocol or TargetTrial()
     tables, fu = _tables_and_fu(data, follow_up_end)
-    cov = episode_covariates(tables)
-    rep = cov["reported_date"]
-    pupils = tables["pupils"].set_index("pupil_id")
-    bm = pd.PeriodIndex(pupils.loc[cov["pupil_id"], "birth_month"].astype(str), freq="M")
+    source = data if hasattr(data, "episodes") and not isinstance(data, dict) else tables
+    ep = tables["episodes"].copy()
+    for c in ("absence_start", "reported_date", "end_date"):
+        ep[c] = pd.to_datetime(ep[c])
+    ep = ep.sort_values(["pupil_id", "absence_start"], kind="stable").reset_index(drop=True)
+    covs = cov.episode_covariates(source, ep, origin="absence_start")
+    base = ep[["episode_id", "pupil_id", "episode_type", "absence_start", "reported_date",
+               "end_date", "end_reason"]]
+    cov_cols = covs.drop(columns=[c for c in base.columns if c in covs])
+    cov_ = pd.concat([base, cov_cols], axis=1)
+    if "swv_id" not in cov_:
+        cov_["swv_id"] = "all"
+    rep = cov_["reported_date"]
+    pupils = tables["pupils"].drop_duplicates("pupil_id").set_index("pupil_id")
+    bm = pd.PeriodIndex(pd.to_datetime(pupils.loc[cov_["pupil_id"], "birth_month"]), freq="M")
     birth_idx = np.asarray(bm.year * 12 + bm.month - 1)
     rp = pd.PeriodIndex(rep.fillna(fu), freq="M")
     age_rep = (np.asarray(rp.year * 12 + rp.month - 1) - birth_idx) // 12
-    end = cov["end_date"]
-    keep = (cov["episode_type"].isin(protocol.episode_types).to_numpy() & rep.notna().to_numpy()
+    end = cov_["end_date"]
+    keep = (cov_["episode_type"].isin(protocol.episode_types).to_numpy()
+            & rep.notna().to_numpy()
             & (rep <= fu).to_numpy() & (age_rep >= protocol.min_age)
             & (age_rep <= protocol.max_age) & (end.isna() | (end > rep)).to_numpy())
-    el = cov.loc[keep].reset_index(drop=True)
+    el = cov_.loc[keep].reset_index(drop=True)
     el["age_at_report"] = age_rep[keep]
     el["weeks_home_at_report"] = (el["reported_date"] - el["absence_start"]).dt.days / 7.0
     el["time"] = (el["end_date"].fillna(fu).clip(upper=fu) - el["reported_date"]).dt.days
@@ -321,10 +348,16 @@ def eligible_episodes(data: Any, protocol: TargetTrial | None = None,
     limit = pd.to_datetime({"year": limit_month // 12, "month": limit_month % 12 + 1,
                             "day": 1})
     el["age_limit_day"] = (limit - el["reported_date"]).dt.days.to_numpy()
+    terms = cov.resolve(covariates, source, el, base=DEFAULT_COVARIATES)
+    terms = [t for t in terms if t not in ("episode_type", "dreigend")]  # eligibility fixes them
     cols = ["episode_id", "pupil_id", "swv_id", "episode_type", "reported_date",
             "end_date", "end_reason", "time", "returned", "competing", "start_day",
-            "age_limit_day", "age_at_report", *DEFAULT_COVARIATES]
-    return el[cols]
+            "age_limit_day", "age_at_report", *terms]
+    el, missing = cov.complete_cases(el[list(dict.fromkeys(cols))], terms)
+    el = el.reset_index(drop=True)
+    el.attrs.update({"covariates": terms, "missing": missing,
+                     "follow_up_end": fu.strftime("%Y-%m-%d")})
+    return el
 
 
 @dataclass
@@ -346,9 +379,44 @@ class _Arrays:
                        self.cluster[idx] if cluster is None else cluster)
 
 
+def adjustment_terms(el: pd.DataFrame, covariates: str | Sequence[str] | None = None
+                     ) -> list[str]:
+    """The weight models' covariates: those :func:`eligible_episodes` chose (its
+    ``.attrs["covariates"]``), else the standard ones present, or a specification."""
+    if covariates is None:
+        chosen = el.attrs.get("covariates")
+        if chosen is not None:
+            return list(chosen)
+        return [c for c in DEFAULT_COVARIATES if c in el and el[c].nunique() > 1]
+    terms = cov.parse_spec(covariates, adjustment_terms(el))
+    unknown = [c for c in terms if c not in el]
+    if unknown:
+        raise cov.CovariateError(f"covariate(s) {', '.join(unknown)} not in the eligible "
+                                 "episodes; pass them to eligible_episodes(covariates=...)")
+    return terms
+
+
+def _numeric(el: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """Numbers and booleans as they are; a coded (text) covariate as 0/1 dummies against
+    its most frequent level."""
+    cols, names = [], []
+    for c in covariates:
+        s = el[c]
+        if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s) or isinstance(
+                s.dtype, pd.BooleanDtype):
+            cols.append(s.astype(float).to_numpy()[:, None])
+            names.append(c)
+            continue
+        levels = s.astype(str).value_counts().index.tolist()
+        for lv in levels[1:]:
+            cols.append((s.astype(str) == lv).to_numpy(float)[:, None])
+            names.append(f"{c}={lv}")
+    x = np.hstack(cols) if cols else np.empty((len(el), 0))
+    return x, names
+
+
 def _arrays(el: pd.DataFrame, covariates: Sequence[str], region: str | None) -> _Arrays:
-    x = el[list(covariates)].to_numpy(float)
-    names = list(covariates)
+    x, names = _numeric(el, covariates)
     if region and region in el:
         dummies = pd.get_dummies(el[region].astype(str), prefix=region, drop_first=True,
                                  dtype=float)
@@ -796,7 +864,7 @@ def clone_censor_weight(
     data: Any,
     protocol: TargetTrial | None = None,
     *,
-    covariates: Sequence[str] = DEFAULT_COVARIATES,
+    covariates: str | Sequence[str] | None = None,
     region: str | None = "swv_id",
     init_bands: Sequence[int] = (0, 7, 14, 21, 28),
     censor_bands: Sequence[int] = (0, 28, 91, 182),
@@ -814,7 +882,9 @@ def clone_censor_weight(
         data: a cohort (``Cohort``, folder, ``SimulatedCohort``, dict of tables) or the
             output of :func:`eligible_episodes`.
         protocol: the :class:`TargetTrial` (default: Back to School within 28 days).
-        covariates: baseline covariates of all weight models (plus region dummies).
+        covariates: baseline covariates of all weight models (plus region dummies); None
+            = the adjustment set of :func:`eligible_episodes` (see
+            :func:`adjustment_terms`).
         region: column for region dummies (None: no region adjustment).
         init_bands: day bands (edges) of the pooled logistic initiation model in the
             grace period.
@@ -842,9 +912,8 @@ def clone_censor_weight(
     """
     protocol = protocol or TargetTrial()
     el = data if _is_prepared(data) else eligible_episodes(data, protocol, follow_up_end)
-    if not len(el):
-        raise ValueError("no eligible episodes for this protocol")
-    a = _arrays(el, covariates, region)
+    require_trial(el, protocol, "ccw")
+    a = _arrays(el, adjustment_terms(el, covariates), region)
     o = _CCWOptions(protocol.grace_days, tuple(protocol.taus), tuple(init_bands),
                     tuple(censor_bands), admin_censoring, truncate)
     r = _ccw_core(a, o, full=True)
@@ -889,6 +958,19 @@ def _hr_series(fit: dict[str, Any], boot: np.ndarray | None, horizon: int) -> pd
         how = "robust (sandwich, clustered on pupils, weights known)"
     return pd.Series({"hr": fit["hr"], "lower": float(lo), "upper": float(hi),
                       "se_log": se, "follow_up_days": horizon, "se_method": how})
+
+
+def require_trial(el: pd.DataFrame, protocol: TargetTrial, what: str = "ccw") -> None:
+    """Raise :class:`~thuiszit_eval.estimability.NotEstimable` unless the eligible episodes
+    hold :data:`MIN_STARTERS` that start the treatment within the grace period, as many
+    that do not, and :data:`MIN_RETURNS` returns."""
+    start = el["start_day"].to_numpy(float) if len(el) else np.array([])
+    if not np.isfinite(start).any():
+        raise NotEstimable("no_treatment", what=what, treatment=protocol.treatment_label)
+    early = int((start <= protocol.grace_days).sum())
+    if (early < MIN_STARTERS or len(el) - early < MIN_STARTERS
+            or int(el["returned"].sum()) < MIN_RETURNS):
+        raise NotEstimable("arms", what=what, min_n=MIN_STARTERS, min_events=MIN_RETURNS)
 
 
 # ----------------------------------------------------------------------------------------
