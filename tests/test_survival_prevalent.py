@@ -115,3 +115,25 @@ def test_bad_observation_start_is_a_readable_error(full):
     c.metadata = {**full.metadata, "observation_start": "2030-01-01"}
     with pytest.raises(ValueError, match="after follow_up_end"):
         survival_table(c)
+
+
+def test_simulated_prevalent_export_end_to_end(tmp_path):
+    """The simulator's prevalent export (observation_start in its datapackage): the survival
+    table enters episodes at that date and the KM with delayed entry recovers the incident
+    cohort's, which the naive KM overstates (length bias)."""
+    from thuiszit_eval.simulate import write_simulated_cohort
+
+    obs = "2024-06-01"
+    prev = Cohort.load(write_simulated_cohort(tmp_path / "prev", 3000, seed=21, progress=False,
+                                              observation_start=obs))
+    full = Cohort.load(write_simulated_cohort(tmp_path / "full", 3000, seed=21, progress=False))
+    d = survival_table(prev).data
+    start = pd.to_datetime(d["origin_date"])
+    want = np.maximum((pd.Timestamp(obs) - start).dt.days, 0).to_numpy(float)
+    np.testing.assert_array_equal(d["entry"].to_numpy(), want)
+    assert (d["entry"] > 0).sum() > 200
+    whole = sv.kaplan_meier(survival_table(full).data).at_times([91])["surv"].iloc[0]
+    delayed = sv.kaplan_meier(d, entry="entry").at_times([91])["surv"].iloc[0]
+    naive = sv.kaplan_meier(d).at_times([91])["surv"].iloc[0]
+    assert delayed == pytest.approx(whole, abs=0.03)
+    assert naive > whole + 0.05
