@@ -414,3 +414,14 @@ def test_new_summaries_are_readable_text():
     assert "rho = 1" in texts[0] and "delayed entry" in texts[0]
     one = sv.logrank_test(lung.assign(g="x"), "time", "status", "g")
     assert one.df == 0 and "No test" in one.summary()
+
+
+def test_summaries_say_in_words_what_is_not_estimable():
+    d = pd.DataFrame({"duration": [2.0, 3, 5, 8, 9, 10], "event": [2, 0, 1, 0, 0, 0],
+                      "g": list("aabbbb")})
+    km = sv.kaplan_meier(d, group="g").summary(times=[1, 4])
+    aj = sv.aalen_johansen(d, group="g").summary(times=[1, 4])
+    for text in (km, aj):
+        assert "nan" not in text.lower(), text
+    assert "not reached" in km
+    assert "no interval" in aj

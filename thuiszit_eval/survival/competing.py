@@ -276,8 +276,10 @@ class AalenJohansenResult:
             at = self.at_times(times, s)
             lines.append(f"state {s}:")
             for _, r in at.iterrows():
-                lines.append(f"  {r['group']:>10} t={r['time']:<8g} {r['pstate']:.3f} "
-                             f"({r['lower']:.3f}–{r['upper']:.3f})")
+                ci = (f"({r['lower']:.3f}–{r['upper']:.3f})"
+                      if np.isfinite(r["lower"]) and np.isfinite(r["upper"])
+                      else "(no interval: no such event yet)")
+                lines.append(f"  {r['group']:>10} t={r['time']:<8g} {r['pstate']:.3f} {ci}")
         return "\n".join(lines)
 
     def __str__(self) -> str:

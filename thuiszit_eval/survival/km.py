@@ -298,20 +298,27 @@ class KaplanMeierResult:
         ]
         for g in self.groups:
             lines.append(
-                f"{g:>12} {self.n[g]:>8d} {self.n_events[g]:>8d} {med.at[g, 'quantile']:>10.4g}"
-                f" {med.at[g, 'lower']:>10.4g} {med.at[g, 'upper']:>10.4g}"
+                f"{g:>12} {self.n[g]:>8d} {self.n_events[g]:>8d}"
+                f" {_num(med.at[g, 'quantile'], 'not reached'):>10}"
+                f" {_num(med.at[g, 'lower'], '-'):>10} {_num(med.at[g, 'upper'], '-'):>10}"
             )
         at = self.at_times(times)
         lines.append("Share returned (1 − S) at given times:")
         for _, r in at.iterrows():
-            lines.append(
-                f"{r['group']:>12} t={r['time']:<8g} {r['returned']:.3f} "
-                f"({r['returned_lower']:.3f}–{r['returned_upper']:.3f}), at risk {r['n_risk']:.0f}"
-            )
+            ci = (f"({r['returned_lower']:.3f}–{r['returned_upper']:.3f})"
+                  if np.isfinite(r["returned_lower"]) and np.isfinite(r["returned_upper"])
+                  else "(no interval)")
+            lines.append(f"{r['group']:>12} t={r['time']:<8g} {r['returned']:.3f} {ci}, "
+                         f"at risk {r['n_risk']:.0f}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.summary()
+
+
+def _num(v: float, missing: str) -> str:
+    """A number for a summary line, or words where it cannot be estimated."""
+    return f"{v:.4g}" if np.isfinite(v) else missing
 
 
 def group_labels(data: pd.DataFrame, group: str | None) -> tuple[np.ndarray, list[str]]:
