@@ -3,7 +3,9 @@
 Inputs are tidy DataFrames with one row per episode: a duration column (days), an integer
 event column (0 = censored, 1 = return to school, 2, 3, ... = competing events) and
 optional group / covariate / cluster columns. Every function returns a result object with a
-tidy ``.table`` and a ``summary()``; ``tests/r/reference_survival.R`` holds the R reference.
+tidy ``.table`` and a ``summary()``; ``tests/r/reference_survival.R`` and
+``tests/r/reference_survival_extra.R`` hold the R reference. Every estimator takes an
+optional ``entry`` column (delayed entry: at risk on (entry, duration], a prevalent cohort).
 """
 
 from .competing import AalenJohansenResult, aalen_johansen
