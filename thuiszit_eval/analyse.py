@@ -159,7 +159,9 @@ def _readme(definition: OutcomeDefinition, group: str, reference: str, min_cell:
         "",
         f"Delayed entry: the registration starts on {obs_start}. Episodes already running "
         "then are counted from that date on (left truncation), so long episodes are not "
-        f"over-represented; {n_before or 0} episodes that had ended before it are left out.",
+        "over-represented"
+        + (f"; {n_before} episodes that had ended before it are left out." if n_before
+           else "."),
     ]
     lines = [
         "# Time to return to school",
