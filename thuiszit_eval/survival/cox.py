@@ -362,59 +362,137 @@ def _rev_sum(sorted_key: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.n
     return cs[np.searchsorted(sorted_key, at, side="left")]
 
 
+class _Fenwick:
+    """Sums of weights by score rank; many adds / prefix queries at once (vectorised)."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self.tree = np.zeros(k + 1)
+
+    def add(self, rank: np.ndarray, w: np.ndarray) -> None:
+        i, w = rank + 1, w.astype(float)
+        while len(i):
+            np.add.at(self.tree, i, w)
+            i = i + (i & -i)
+            keep = i <= self.k
+            i, w = i[keep], w[keep]
+
+    def below(self, rank: np.ndarray) -> np.ndarray:
+        """Σ w over ranks < rank."""
+        i = rank.astype(np.int64).copy()
+        out = np.zeros(len(i))
+        while np.any(i > 0):
+            pos = i > 0
+            out[pos] += self.tree[i[pos]]
+            i[pos] -= i[pos] & -i[pos]
+        return out
+
+
 def _concordance(d: dict, beta: np.ndarray) -> pd.DataFrame:
     """Harrell's C with R's conventions and its infinitesimal-jackknife variance.
 
     For each event time, the deaths are compared with everyone at risk who has not died at
     that time (censored at t counts as surviving t); weights multiply. The IJ derivative of
     C = N/D with respect to pupil i's weight is (N_i − C·D_i)/D, with N_i, D_i the pair sums
-    that involve i; var = Σ (w_i · that)².
+    that involve i; var = Σ (w_i · that)². Sums over pairs come from Fenwick trees over the
+    score ranks (a sweep over event times), O(n log n): 100,000 episodes in seconds.
     """
     start, stop, ev, w, strata = d["start"], d["stop"], d["event"], d["weights"], d["strata"]
     lp = d["x"] @ beta
     # scores equal up to rounding are ties (floating noise of ~1e-17 must not decide)
     scale = max(float(np.max(np.abs(lp), initial=0.0)), 1.0)
-    lp = np.round(lp / scale, 10)
-    n = len(stop)
+    score = np.round(lp / scale, 10)
     conc = disc = tx = ty = txy = 0.0
-    n_i = np.zeros(n)  # Σ over pairs with i of w_other · score (1, ½, 0)
-    d_i = np.zeros(n)  # Σ over pairs with i of w_other
+    n = len(stop)
+    n_i = np.zeros(n)
+    d_i = np.zeros(n)
     for s in np.unique(strata):
         rows = np.flatnonzero(strata == s)
-        for t in np.unique(stop[rows][ev[rows] == 1]):
-            dead = rows[(stop[rows] == t) & (ev[rows] == 1)]
-            risk = rows[(start[rows] < t) & (stop[rows] >= t)]
-            comp = risk[~((stop[risk] == t) & (ev[risk] == 1))]
-            wd = w[dead]
-            # pairs of returns at the same time: tied on y, or on x and y (R's tied.xy)
-            _, grp = np.unique(lp[dead], return_inverse=True)
-            wg = np.bincount(grp, weights=wd)
-            wg2 = np.bincount(grp, weights=wd**2)
-            pairs_xy = float(np.sum(wg**2 - wg2) / 2)
+        st, sp, e, ww = start[rows], stop[rows], ev[rows], w[rows]
+        _, r = np.unique(score[rows], return_inverse=True)
+        k = int(r.max()) + 1 if len(r) else 1
+        dead = np.flatnonzero(e == 1)
+        if len(dead) == 0:
+            continue
+        ut, dgrp = np.unique(sp[dead], return_inverse=True)
+        by_time = dead[np.argsort(dgrp, kind="stable")]
+        gcut = np.concatenate([[0], np.cumsum(np.bincount(dgrp, minlength=len(ut)))])
+        # ---- death side: comparators at risk at t = (start < t <= stop) minus deaths at t
+        o_stop = np.argsort(-sp, kind="stable")
+        o_start = np.argsort(-st, kind="stable")
+        neg_stop, neg_start = -sp[o_stop], -st[o_start]  # ascending
+        b_stop, b_start = _Fenwick(k), _Fenwick(k)
+        p1 = p2 = 0
+        nr = len(rows)
+        for g in range(len(ut) - 1, -1, -1):
+            t = ut[g]
+            # rows with stop >= t, and rows with start >= t (not yet entered), in the trees
+            q1 = int(np.searchsorted(neg_stop, -t, "right"))
+            if q1 > p1:
+                b_stop.add(r[o_stop[p1:q1]], ww[o_stop[p1:q1]])
+                p1 = q1
+            q2 = int(np.searchsorted(neg_start, -t, "right"))
+            if q2 > p2:
+                b_start.add(r[o_start[p2:q2]], ww[o_start[p2:q2]])
+                p2 = q2
+            di = by_time[gcut[g]:gcut[g + 1]]
+            rd, wd = r[di], ww[di]
+            less = b_stop.below(rd) - b_start.below(rd)
+            leq = b_stop.below(rd + 1) - b_start.below(rd + 1)
+            tot = b_stop.below(np.full(1, k))[0] - b_start.below(np.full(1, k))[0]
+            # remove the deaths at t themselves (tied on time: not comparable)
+            od = np.argsort(rd, kind="stable")
+            cs = np.concatenate([[0.0], np.cumsum(wd[od])])
+            rs_sorted = rd[od]
+            lo = np.searchsorted(rs_sorted, rd, "left")
+            hi = np.searchsorted(rs_sorted, rd, "right")
+            less = less - cs[lo]
+            leq = leq - cs[hi]
+            tot = tot - cs[-1]
+            eq = leq - less
+            conc += float(wd @ less)
+            disc += float(wd @ (tot - leq))
+            tx += float(wd @ eq)
+            same = cs[hi] - cs[lo]  # deaths at t with the same score (itself included)
+            pairs_xy = float((wd @ same - wd @ wd) / 2)
             txy += pairs_xy
             ty += (wd.sum() ** 2 - (wd**2).sum()) / 2 - pairs_xy
-            if len(comp) == 0:
-                continue
-            # for each comparator j: weights of deaths with lp > lp_j, == lp_j, < lp_j
-            od = np.argsort(lp[dead], kind="stable")
-            lps, ws = lp[dead][od], np.concatenate([[0.0], np.cumsum(wd[od])])
-            lo = np.searchsorted(lps, lp[comp], side="left")
-            hi = np.searchsorted(lps, lp[comp], side="right")
-            w_less, w_eq = ws[lo], ws[hi] - ws[lo]
-            w_more = ws[-1] - ws[hi]
-            wc = w[comp]
-            conc += float(wc @ w_more)
-            disc += float(wc @ w_less)
-            tx += float(wc @ w_eq)
-            n_i[comp] += w_more + 0.5 * w_eq
-            d_i[comp] += ws[-1]
-            # for each death: comparators with lower, equal, higher lp
-            oc = np.argsort(lp[comp], kind="stable")
-            lpc, cs = lp[comp][oc], np.concatenate([[0.0], np.cumsum(wc[oc])])
-            lo2 = np.searchsorted(lpc, lp[dead], side="left")
-            hi2 = np.searchsorted(lpc, lp[dead], side="right")
-            n_i[dead] += cs[lo2] + 0.5 * (cs[hi2] - cs[lo2])
-            d_i[dead] += cs[-1]
+            n_i[rows[di]] += less + 0.5 * eq
+            d_i[rows[di]] += tot
+        # ---- comparator side: deaths with start_j < T_i <= stop_j (not at T_j if j died)
+        od = dead[np.argsort(sp[dead], kind="stable")]
+        td = sp[od]
+        lo_n = np.searchsorted(td, st, "right")  # deaths with T <= start_j
+        hi_n = np.where(e == 1, np.searchsorted(td, sp, "left"), np.searchsorted(td, sp, "right"))
+        qpos = np.concatenate([lo_n, hi_n])
+        qr = np.concatenate([r, r])
+        res_more = np.zeros(2 * nr)
+        res_eq = np.zeros(2 * nr)
+        res_all = np.zeros(2 * nr)
+        order = np.argsort(qpos, kind="stable")
+        bounds = np.searchsorted(qpos[order], np.arange(len(td) + 2), "left")
+        bd = _Fenwick(k)
+        total = 0.0
+        # group boundaries of deaths by time: insert a whole time at once
+        cuts = np.concatenate([[0], np.flatnonzero(np.diff(td)) + 1, [len(td)]])
+        done = 0
+        for c_end in cuts:
+            if c_end > done:
+                bd.add(r[od[done:c_end]], ww[od[done:c_end]])
+                total += float(ww[od[done:c_end]].sum())
+                done = c_end
+            qs = order[bounds[c_end]:bounds[c_end + 1]]
+            if len(qs):
+                below = bd.below(qr[qs])
+                upto = bd.below(qr[qs] + 1)
+                res_more[qs] = total - upto
+                res_eq[qs] = upto - below
+                res_all[qs] = total
+        more = res_more[nr:] - res_more[:nr]
+        eqv = res_eq[nr:] - res_eq[:nr]
+        allv = res_all[nr:] - res_all[:nr]
+        n_i[rows] += more + 0.5 * eqv
+        d_i[rows] += allv
     den = conc + disc + tx
     c = (conc + tx / 2) / den if den > 0 else np.nan
     se = float(np.sqrt(np.sum((w * (n_i - c * d_i) / den) ** 2))) if den > 0 else np.nan
