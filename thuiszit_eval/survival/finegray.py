@@ -337,7 +337,8 @@ def _fg_terms(t, st, x, beta, cuts, *, event_code: int, ties: str, resid: bool =
 def _expanded_design(data, duration, event, covariates, event_code, entry, strata,
                      censoring_ties="survival") -> tuple[dict, np.ndarray]:
     """R finegray rows as a Cox design (start, stop, event, x, weights, strata) and fgrow."""
-    ex = finegray_expand(data, duration, event, event_code=event_code, entry=entry,
+    cols = list(dict.fromkeys(c for c in (duration, event, entry, strata, *covariates) if c))
+    ex = finegray_expand(data[cols], duration, event, event_code=event_code, entry=entry,
                          strata=strata, censoring_ties=censoring_ties)
     x = ex[covariates].to_numpy(dtype=float)
     if strata:
