@@ -143,17 +143,31 @@ def _suppress(df: pd.DataFrame, min_cell: int) -> pd.DataFrame:
     return suppress_small(df, cols, min_cell) if cols else df
 
 
+def _obs_start(cohort: Cohort) -> str:
+    return f"{pd.Timestamp(cohort.metadata['observation_start']):%Y-%m-%d}"
+
+
 #: columns of cox.csv / fine_gray.csv, also when the model is not estimable (no rows)
 _COX_COLUMNS = ["term", "coef", "hr", "se", "se_model", "se_robust", "z", "p", "lower",
                 "upper", "hr_lower", "hr_upper"]
 
 
 def _readme(definition: OutcomeDefinition, group: str, reference: str, min_cell: int,
-            n_groups: int, not_estimable: dict[str, str] | None = None) -> str:
+            n_groups: int, not_estimable: dict[str, str] | None = None,
+            n_before: int | None = None, obs_start: str | None = None) -> str:
+    entry = [] if obs_start is None else [
+        "",
+        f"Delayed entry: the registration starts on {obs_start}. Episodes already running "
+        "then are counted from that date on (left truncation), so long episodes are not "
+        "over-represented"
+        + (f"; {n_before} episodes that had ended before it are left out." if n_before
+           else "."),
+    ]
     lines = [
         "# Time to return to school",
         "",
         f"Outcome: {definition.describe()}",
+        *entry,
         "",
         f"Groups: `{group}` ({n_groups} groups; the first intervention of the episode, fixed "
         f"at the origin). Reference group: `{reference}`.",
@@ -208,9 +222,12 @@ def analyse_cohort(
     reference = reference_group(data, group)
     labels = definition.labels
 
-    km = kaplan_meier(data, "duration", "event", group=group)
-    aj = aalen_johansen(data, "duration", "event", group=group)
-    lr = logrank_test(data, "duration", "event", group=group)
+    # a prevalent cohort (observation_start in the metadata): episodes already running on
+    # that date enter the risk set then (left truncation) in every estimator
+    entry = "entry" if "entry" in data else None
+    km = kaplan_meier(data, "duration", "event", group=group, entry=entry)
+    aj = aalen_johansen(data, "duration", "event", group=group, entry=entry)
+    lr = logrank_test(data, "duration", "event", group=group, entry=entry)
 
     curve = km.table[km.table["n_risk"] >= min_cell].reset_index(drop=True)
     counts = pd.DataFrame({"group": km.groups, "n": km.n.to_numpy(),
@@ -234,15 +251,17 @@ def analyse_cohort(
         ci.append(a)
 
     x, terms = _design(data, group, reference)
-    model = pd.concat([data[["duration", "event", CLUSTER]], x], axis=1)
+    model = pd.concat([data[["duration", "event", CLUSTER, *([entry] if entry else [])]], x],
+                      axis=1)
     not_estimable: dict[str, str] = {}
     cox_table = fg_table = pd.DataFrame(columns=_COX_COLUMNS)
     try:
         # below the minimum the models are not fitted and README.md says why
         require_events(int((data["event"] == 1).sum()), len(terms), "cox")
         with quiet():
-            cox_table = cox_ph(model, "duration", "event", terms, cluster=CLUSTER).table
-            fg_table = fine_gray(model, "duration", "event", terms).table
+            cox_table = cox_ph(model, "duration", "event", terms, cluster=CLUSTER,
+                               entry=entry).table
+            fg_table = fine_gray(model, "duration", "event", terms, entry=entry).table
     except NotEstimable as exc:
         fg_exc = NotEstimable(exc.key, **{**exc.params, "what": "fine_gray"})
         not_estimable = {"cox": exc.text("en"), "fine_gray": fg_exc.text("en")}
@@ -261,8 +280,8 @@ def analyse_cohort(
     for name, df in tables.items():
         df.to_csv(out / f"{name}.csv", index=False, float_format="%.6g")
 
-    aj_all = aalen_johansen(data, "duration", "event")
-    km_all = kaplan_meier(data, "duration", "event")
+    aj_all = aalen_johansen(data, "duration", "event", entry=entry)
+    km_all = kaplan_meier(data, "duration", "event", entry=entry)
     with quiet():
         figs = {
             "km_plot": km_plot(km, min_at_risk=min_cell, **lang_kw(km_plot, lang)),
@@ -276,7 +295,9 @@ def analyse_cohort(
             fig.savefig(out / f"{name}.png", dpi=120, metadata={"Software": None})
             plt.close(fig)
     (out / "README.md").write_text(
-        _readme(definition, group, reference, min_cell, len(km.groups), not_estimable),
+        _readme(definition, group, reference, min_cell, len(km.groups), not_estimable,
+                st.n_excluded.get("ended before observation start") if entry else None,
+                _obs_start(cohort) if entry else None),
         encoding="utf-8")
     return tables
 

@@ -412,11 +412,15 @@ def survival_table(cohort: Cohort, definition: OutcomeDefinition | None = None,
     -------
     SurvivalTable
         ``.data`` columns: episode_id, pupil_id, origin_date, stop_date, duration (> 0, in
-        units of the time scale), event (0 censored, 1 return, 2.. competing, see
-        ``.causes``), event_label, [group], end_reason, then baseline covariates (age at
-        origin in years, birth taken as the 1st of the birth month; episode_type,
-        prior_episodes; every pupil column except support_needs and birth_month: sex,
-        school_type, school_id, swv_id, need_* flags, the cohort's extra fields).
+        units of the time scale), [entry: only when the cohort metadata has
+        ``observation_start``: time from the origin to that date for episodes already
+        running on it, else 0 (delayed entry, ``Surv(entry, duration, event)``); episodes
+        that ended on or before it are excluded as "ended before observation start"],
+        event (0 censored, 1 return, 2.. competing, see ``.causes``), event_label, [group],
+        end_reason, then baseline covariates (age at origin in years, birth taken as the
+        1st of the birth month; episode_type, prior_episodes; every pupil column except
+        support_needs and birth_month: sex, school_type, school_id, swv_id, need_* flags,
+        the cohort's extra fields).
 
     Example
     -------
@@ -513,7 +517,50 @@ def survival_table(cohort: Cohort, definition: OutcomeDefinition | None = None,
         out[group] = cov.pop(group).to_numpy()
     out["end_reason"] = reason.to_numpy()
     out = pd.concat([out, cov.reset_index(drop=True)], axis=1)
+    obs = _observation_start(cohort)
+    if obs is not None:
+        out, n_gone = _delayed_entry(out, obs, d.time_scale, holidays)
+        if n_gone:
+            excluded["ended before observation start"] = n_gone
     return SurvivalTable(out, d, excluded, group, cohort.name)
+
+
+def _observation_start(cohort: Cohort) -> pd.Timestamp | None:
+    """The cohort's ``observation_start`` (datapackage ``thuiszit`` metadata), if any."""
+    value = cohort.metadata.get("observation_start")
+    if value in (None, ""):
+        return None
+    where = f"{cohort.folder}/datapackage.json" if cohort.folder else "the cohort metadata"
+    try:
+        obs = pd.to_datetime(str(value), format="%Y-%m-%d")
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{where}: thuiszit.observation_start {value!r} is not a date "
+                         "(YYYY-MM-DD)") from err
+    if obs > cohort.follow_up_end:
+        raise ValueError(f"{where}: thuiszit.observation_start {obs:%Y-%m-%d} is after "
+                         f"follow_up_end {cohort.follow_up_end:%Y-%m-%d}")
+    return obs
+
+
+def _delayed_entry(out: pd.DataFrame, obs: pd.Timestamp, scale: str,
+                   holidays: np.ndarray) -> tuple[pd.DataFrame, int]:
+    """Left truncation of a prevalent cohort observed from ``obs`` on.
+
+    An episode already running on ``obs`` is only seen because it lasted until then, so it
+    enters the risk set at ``entry`` = time from its origin to ``obs`` (counting it from its
+    origin would over-represent long episodes); later episodes have entry 0. Episodes that
+    ended (or reached the horizon) on or before ``obs`` cannot be in such a registration
+    and are dropped.
+    """
+    origin = out["origin_date"]
+    before = (origin < obs).to_numpy()
+    entry = np.zeros(len(out))
+    if before.any():
+        entry[before] = _elapsed(origin[before], pd.Series(obs, index=origin[before].index),
+                                 scale, holidays)
+    gone = (out["stop_date"] <= obs).to_numpy() | (entry >= out["duration"].to_numpy())
+    out.insert(int(out.columns.get_loc("duration")) + 1, "entry", entry)
+    return out[~gone].reset_index(drop=True), int(gone.sum())
 
 
 def counting_process(cohort: Cohort, definition: OutcomeDefinition | None = None,
@@ -522,7 +569,8 @@ def counting_process(cohort: Cohort, definition: OutcomeDefinition | None = None
     """Counting-process (start, stop] rows: one per episode x interval between exposure starts.
 
     Time is measured from the definition's origin on its time scale, exactly as in
-    :func:`survival_table`; the intervals of an episode partition ``(0, duration]``.
+    :func:`survival_table`; the intervals of an episode partition ``(0, duration]``, or
+    ``(entry, duration]`` when the cohort has an ``observation_start`` (delayed entry).
 
     Parameters
     ----------
@@ -605,6 +653,12 @@ def counting_process(cohort: Cohort, definition: OutcomeDefinition | None = None
         out[name] = (out["start"].to_numpy() >= t[rows]).astype(int)
     covs = base.drop(columns=["episode_id", "pupil_id", "duration", "event", "event_label"])
     out = pd.concat([out, covs.iloc[rows].reset_index(drop=True)], axis=1)
+    if "entry" in out:
+        # delayed entry (observation_start): the episode is at risk from its entry time on
+        ent = out.pop("entry").to_numpy()
+        seen = out["stop"].to_numpy() > ent
+        out = out[seen].reset_index(drop=True)
+        out["start"] = np.maximum(out["start"].to_numpy(), ent[seen])
     out.attrs["definition"] = d
     return out
 

@@ -89,3 +89,35 @@ def survival_arrays(
             "2, 3, ... = competing events"
         )
     return t, ev.astype(int)
+
+
+def entry_array(data: pd.DataFrame, entry: str | None, duration: str,
+                t: np.ndarray) -> np.ndarray:
+    """Delayed-entry times (0 without ``entry``), checked to lie before the exit times.
+
+    A pupil with entry time e is at risk on (e, duration], as R's ``Surv(entry, time,
+    status)``: left truncation of a prevalent cohort.
+    """
+    if entry is None:
+        return np.zeros(len(t))
+    e = data[entry].to_numpy(dtype=float)
+    if np.any(e < 0):
+        bad = int(np.flatnonzero(e < 0)[0])
+        raise ValueError(f"column {entry!r} has negative entry times (first at row {bad})")
+    if np.any(e >= t):
+        bad = int(np.flatnonzero(e >= t)[0])
+        raise ValueError(f"column {entry!r} must be before {duration!r}: entry {e[bad]:g} >= "
+                         f"exit {t[bad]:g} at row {bad}")
+    return e
+
+
+def weight_array(data: pd.DataFrame, weights: str | None) -> np.ndarray:
+    """Case weights (1 without ``weights``); they must be finite and non-negative."""
+    if weights is None:
+        return np.ones(len(data))
+    w = data[weights].to_numpy(dtype=float)
+    if np.any(~np.isfinite(w)) or np.any(w < 0):
+        bad = int(np.flatnonzero(~np.isfinite(w) | (w < 0))[0])
+        raise ValueError(f"column {weights!r} must hold finite weights >= 0 (row {bad}: "
+                         f"{w[bad]})")
+    return w

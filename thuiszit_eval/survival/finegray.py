@@ -21,14 +21,14 @@ errors (which add a term for estimating G) lie close to the cluster-robust ones.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from ._common import check_columns, survival_arrays
+from ._common import check_columns, entry_array, survival_arrays
 from ._coxcore import _rev_sum_at, newton
-from .cox import term_table
+from .cox import CoxResult, fit_cox_arrays, term_table
 
 FG_VARIANCES = ("cluster", "robust", "model")
 
@@ -64,6 +64,85 @@ def _censoring_cuts(t: np.ndarray, st: np.ndarray, event_code: int, censoring_ti
     return zero, ct2, cp2, kept, j0
 
 
+def _km_rows(n_risk: np.ndarray, n_event: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.cumprod(np.where(n_event > 0, 1 - n_event / n_risk, 1.0))
+
+
+def _expand_general(t, st, e, strat, event_code: int, has_entry: bool):
+    """R ``finegray()`` for (entry, exit] data and strata: the pieces of every row.
+
+    Per stratum the censoring distribution G is the Kaplan–Meier of the censorings on the
+    (entry, exit] risk sets; with delayed entry it is multiplied by the truncation
+    distribution H (the reverse-time Kaplan–Meier of the entry times), as R does. Times are
+    handled as positions in the sorted distinct times, with an event moved 0.2 before a
+    censoring at the same time. Returns row, start, stop, status, weight arrays in R's
+    order (strata sorted, rows in data order within a stratum).
+    """
+    if has_entry:
+        start = e.astype(float)
+    else:
+        zero = 0.0 if t.min() > 0 else 2 * t.min() - 1
+        start = np.full(len(t), zero)
+    utime = np.unique(np.concatenate([start, t]))
+    nt1 = np.searchsorted(utime, start) + 1.0
+    nt2 = np.searchsorted(utime, t) + 1.0
+    nt2 = nt2 - 0.2 * (st != 0)
+    delay = has_entry and bool(np.any(start > t.min()))
+    pieces = []
+    for level in np.unique(strat):
+        keep = np.flatnonzero(strat == level)
+        etimes = np.unique(t[keep][st[keep] == event_code])
+        if len(etimes) == 0:
+            continue  # R drops a stratum without events of interest
+        a1, a2, sk = nt1[keep], nt2[keep], st[keep]
+        cpos = np.unique(a2[sk == 0])
+        s2, s1 = np.sort(a2), np.sort(a1)
+        n_risk = (len(s2) - np.searchsorted(s2, cpos, "left")) - (
+            len(s1) - np.searchsorted(s1, cpos, "left"))
+        n_cens = np.bincount(np.searchsorted(cpos, a2[sk == 0]), minlength=len(cpos))
+        gsurv = _km_rows(n_risk.astype(float), n_cens.astype(float))
+        if delay:
+            dtime = np.unique(a1)
+            # reverse time: at risk at entry position p when entry <= p < exit
+            r_risk = (np.searchsorted(s1, dtime, "right")
+                      - np.searchsorted(s2, dtime, "right"))
+            r_ev = np.bincount(np.searchsorted(dtime, a1), minlength=len(dtime))
+            hsurv = _km_rows(r_risk[::-1].astype(float), r_ev[::-1].astype(float))[::-1]
+            dprob = np.concatenate([hsurv[1:], [1.0]])
+            temp = np.unique(np.concatenate([dtime, cpos]))
+            i1 = np.searchsorted(dtime, temp, "right")
+            i2 = np.searchsorted(cpos, temp, "right")
+            ctime = utime[temp.astype(int) - 1]
+            cprob = dprob[i1 - 1] * np.concatenate([[1.0], gsurv])[i2]
+        else:
+            ctime, cprob = utime[cpos.astype(int) - 1], gsurv
+        ct2 = np.concatenate([ctime, [t[keep].max()]])
+        cp2 = np.concatenate([[1.0], cprob])
+        kept = np.unique(np.searchsorted(ct2, etimes, side="left"))
+        kept = kept[kept >= 1]
+        tk = t[keep]
+        j0 = np.searchsorted(ct2, tk, side="left")
+        expand = (sk != 0) & (sk != event_code)
+        stop0 = np.where(expand, ct2[j0], tk)
+        n_extra = np.where(expand, len(kept) - np.searchsorted(kept, j0, side="right"), 0)
+        rep = np.repeat(np.arange(len(keep)), n_extra)
+        first_k = np.searchsorted(kept, j0, side="right")
+        offs = np.arange(n_extra.sum()) - np.repeat(np.cumsum(n_extra) - n_extra, n_extra)
+        jj = kept[np.repeat(first_k, n_extra) + offs]
+        base = pd.DataFrame({"row": keep, "start": start[keep], "stop": stop0,
+                             "status": (sk == event_code).astype(int), "wt": 1.0,
+                             "_pos": np.arange(len(keep)), "_order": 0})
+        extra = pd.DataFrame({"row": keep[rep], "start": ct2[jj - 1], "stop": ct2[jj],
+                              "status": 0, "wt": cp2[jj] / cp2[j0][rep], "_pos": rep,
+                              "_order": offs + 1})
+        pieces.append(pd.concat([base, extra], ignore_index=True)
+                      .sort_values(["_pos", "_order"], kind="stable"))
+    out = pd.concat(pieces, ignore_index=True)
+    return (out["row"].to_numpy(), out["start"].to_numpy(float), out["stop"].to_numpy(float),
+            out["status"].to_numpy(int), out["wt"].to_numpy(float))
+
+
 def finegray_expand(
     data: pd.DataFrame,
     duration: str = "duration",
@@ -71,6 +150,8 @@ def finegray_expand(
     *,
     event_code: int = 1,
     censoring_ties: str = "survival",
+    entry: str | None = None,
+    strata: str | None = None,
 ) -> pd.DataFrame:
     """Expanded counting-process data for a Fine–Gray model, as R ``finegray()``.
 
@@ -80,7 +161,11 @@ def finegray_expand(
 
     Returns ``data``'s columns (rows repeated) plus ``fgstart``, ``fgstop``, ``fgstatus``
     (1 = event ``event_code``), ``fgwt`` (censoring weight) and ``fgrow`` (row position in
-    ``data``, for clustering). Right-censored data without strata only.
+    ``data``, for clustering).
+
+    ``entry`` (delayed entry, R: ``finegray(Surv(entry, time, factor(status)) ~ ., id =
+    id)``) and ``strata`` (a censoring distribution per stratum, R: ``... ~ strata(s)``)
+    follow R's finegray as well; they need ``censoring_ties="survival"``.
 
     Example
     -------
@@ -90,8 +175,20 @@ def finegray_expand(
     [[0.0, 1.0, 1.0, 1.0], [0.0, 3.0, 0.0, 1.0], [3.0, 5.0, 0.0, 0.667], [0.0, 3.0, 0.0, 1.0], \
 [0.0, 4.0, 1.0, 1.0], [0.0, 5.0, 0.0, 1.0]]
     """
-    check_columns(data, [duration, event])
+    check_columns(data, [duration, event, entry, strata])
     t, st = survival_arrays(data, duration, event)
+    if entry is not None or strata is not None:
+        if censoring_ties != "survival":
+            raise ValueError("entry and strata follow R's finegray(): use "
+                             "censoring_ties='survival'")
+        e = entry_array(data, entry, duration, t)
+        sl = data[strata].astype(str).to_numpy() if strata else np.zeros(len(t), dtype=int)
+        row, a, b, stat, wt = _expand_general(t, st, e, sl, event_code, entry is not None)
+        out = data.iloc[row].reset_index(drop=True)
+        for col, v in (("fgstart", a), ("fgstop", b), ("fgstatus", stat), ("fgwt", wt),
+                       ("fgrow", row)):
+            out[col] = v
+        return out
     n = len(t)
     zero, ct2, cp2, kept, j0 = _censoring_cuts(t, st, event_code, censoring_ties)
     expand = (st != 0) & (st != event_code)
@@ -237,6 +334,25 @@ def _fg_terms(t, st, x, beta, cuts, *, event_code: int, ties: str, resid: bool =
     return out
 
 
+def _expanded_design(data, duration, event, covariates, event_code, entry, strata,
+                     censoring_ties="survival") -> tuple[dict, np.ndarray]:
+    """R finegray rows as a Cox design (start, stop, event, x, weights, strata) and fgrow."""
+    cols = list(dict.fromkeys(c for c in (duration, event, entry, strata, *covariates) if c))
+    ex = finegray_expand(data[cols], duration, event, event_code=event_code, entry=entry,
+                         strata=strata, censoring_ties=censoring_ties)
+    x = ex[covariates].to_numpy(dtype=float)
+    if strata:
+        codes, labels = pd.factorize(ex[strata].astype(str), sort=True)
+    else:
+        codes, labels = np.zeros(len(ex), dtype=int), None
+    design = {"start": ex["fgstart"].to_numpy(float), "stop": ex["fgstop"].to_numpy(float),
+              "event": ex["fgstatus"].to_numpy(int), "x": x,
+              "weights": ex["fgwt"].to_numpy(float), "strata": codes,
+              "center": x.mean(axis=0), "strata_cols": [strata] if strata else [],
+              "strata_labels": list(labels) if strata else None}
+    return design, ex["fgrow"].to_numpy()
+
+
 @dataclass
 class FineGrayResult:
     """Fine–Gray subdistribution hazard model.
@@ -257,6 +373,47 @@ class FineGrayResult:
     method: str
     conf_level: float
     loglik: float
+    _source: dict = field(repr=False, default_factory=dict)
+
+    def predict_cif(self, newdata: pd.DataFrame, times: Sequence[float] | None = None
+                    ) -> pd.DataFrame:
+        """Predicted cumulative incidence for covariate profiles: 1 − ``survfit(fg, newdata=)``.
+
+        The subdistribution model's baseline (Efron-corrected, on R's finegray rows) times
+        exp(x'β): CIF(t | x) = 1 − exp(−Λ0(t)·exp(x'β)). Returns profile, [strata,] time,
+        cif, std_err (SE of the CIF, with the chosen variance of β̂, as R's ``summary()``),
+        lower, upper (R's "log" interval of 1 − CIF, turned around).
+
+        Example
+        -------
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"duration": [2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+        ...                    "event": [1, 2, 1, 0, 1, 2, 1, 0, 1, 0],
+        ...                    "x": [1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0]})
+        >>> fit = fine_gray(df, covariates=["x"])
+        >>> fit.predict_cif(pd.DataFrame({"x": [0.0, 1.0]}), times=[8])["cif"].round(3).tolist()
+        [0.335, 0.483]
+        """
+        cox = self._cox()
+        p = cox.predict_survival(newdata, times)
+        out = p.drop(columns=["surv", "lower", "upper"]).copy()
+        out["cif"] = 1 - p["surv"]
+        out["lower"] = 1 - p["upper"]
+        out["upper"] = 1 - p["lower"]
+        cols = ["profile", *(["strata"] if "strata" in out else []), "time", "cif",
+                "std_err", "lower", "upper"]
+        return out[cols]
+
+    def _cox(self) -> CoxResult:
+        """The weighted Cox model on the expanded rows, for predictions."""
+        src = self._source
+        if "design" not in src:
+            src["design"] = _expanded_design(**src["args"])[0]
+        var = {"model": None, "robust": src["v_row"], "cluster": src["v_cl"]}[self.variance]
+        return CoxResult(table=self.table[["term", "coef"]], n=self.n, n_events=self.n_events,
+                         loglik=self.loglik, ties=src["ties"], variance=self.variance,
+                         conf_level=self.conf_level, event_code=1, var_model=src["v"],
+                         var_robust=var, _design=src["design"])
 
     def summary(self) -> str:
         cols = ["term", "coef", "hr", "se", "z", "p", "hr_lower", "hr_upper"]
@@ -281,6 +438,8 @@ def fine_gray(
     variance: str = "cluster",
     method: str = "finegray",
     conf_level: float = 0.95,
+    entry: str | None = None,
+    strata: str | None = None,
 ) -> FineGrayResult:
     """Fine–Gray model for the cumulative incidence of ``event_code``.
 
@@ -292,6 +451,11 @@ def fine_gray(
 
     ``variance="robust"`` is coxph's default output without ``cluster`` (per expanded row),
     ``"model"`` its ``naive.var``. Covariates must be numeric.
+
+    ``entry``: delayed-entry times (left truncation), as ``finegray(Surv(entry, time,
+    factor(status)) ~ ., data, id = id)``; ``strata``: a censoring distribution and a
+    baseline per stratum, as ``finegray(... ~ . + strata(s))`` and ``coxph(... +
+    strata(s))``. Both fit the weighted Cox model on the expanded rows.
 
     ``method="crr"`` reproduces ``cmprsk::crr``'s coefficients exactly instead: Breslow
     ties and crr's censoring KM (events tied with a censoring stay at risk). crr's own
@@ -314,14 +478,41 @@ def fine_gray(
     if variance not in FG_VARIANCES:
         raise ValueError(f"variance must be one of {FG_VARIANCES}, got {variance!r}")
     if covariates is None:
-        covariates = [c for c in data.columns if c not in {duration, event}]
+        covariates = [c for c in data.columns if c not in {duration, event, entry, strata}]
     covariates = list(covariates)
-    check_columns(data, [duration, event, *covariates])
+    check_columns(data, [duration, event, entry, strata, *covariates])
     t, st = survival_arrays(data, duration, event)
     try:
         x = data[covariates].to_numpy(dtype=float)
     except ValueError as err:
         raise TypeError(f"covariates must be numeric; make dummy columns first ({err})") from err
+    args = {"data": data, "duration": duration, "event": event, "covariates": covariates,
+            "event_code": event_code, "entry": entry, "strata": strata,
+            "censoring_ties": "survival" if method == "finegray" else "cmprsk"}
+    if entry is not None or strata is not None:
+        if method != "finegray":
+            raise ValueError("entry and strata are available with method='finegray' only "
+                             "(cmprsk::crr has neither)")
+        design, fgrow = _expanded_design(**args)
+        dz = design
+        beta, v, v_cl, ll = fit_cox_arrays(dz["start"], dz["stop"], dz["event"], dz["x"],
+                                           dz["weights"], dz["strata"], fgrow, robust=True,
+                                           ties=ties, terms=covariates, own_solver=True)
+        _, _, v_row, _ = fit_cox_arrays(dz["start"], dz["stop"], dz["event"], dz["x"],
+                                        dz["weights"], dz["strata"], None, robust=True,
+                                        ties=ties, terms=covariates, beta=beta)
+        se = {"model": np.sqrt(np.diag(v)), "robust": np.sqrt(np.diag(v_row)),
+              "cluster": np.sqrt(np.diag(v_cl))}
+        table = term_table(beta, se["model"], se[variance], covariates, conf_level)
+        table = table.rename(columns={"se_robust": "_chosen"}).drop(columns="_chosen")
+        table.insert(5, "se_robust", se["robust"])
+        table.insert(6, "se_cluster", se["cluster"])
+        return FineGrayResult(
+            table=table, n=len(data), n_events=int((st == event_code).sum()),
+            n_expanded=len(dz["stop"]), event_code=event_code, variance=variance,
+            method=method, conf_level=conf_level, loglik=ll,
+            _source={"args": args, "design": design, "ties": ties, "v": v, "v_row": v_row,
+                     "v_cl": v_cl})
     cuts = _censoring_cuts(t, st, event_code,
                            "survival" if method == "finegray" else "cmprsk")
     # own Newton solver on the un-expanded risk sets (see _fg_terms); lifelines'
@@ -348,4 +539,5 @@ def fine_gray(
     return FineGrayResult(
         table=table, n=len(data), n_events=n_events, n_expanded=n_expanded,
         event_code=event_code, variance=variance, method=method, conf_level=conf_level, loglik=ll,
+        _source={"args": args, "ties": ties, "v": v, "v_row": v_row, "v_cl": v_cl},
     )

@@ -13,7 +13,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._common import CONF_TYPES, check_columns, conf_band, survival_arrays, zval
+from ._common import (
+    CONF_TYPES,
+    check_columns,
+    conf_band,
+    entry_array,
+    survival_arrays,
+    weight_array,
+    zval,
+)
 
 DEFAULT_TIMES = (28.0, 91.0, 182.0, 365.0)
 _KM_COLUMNS = [
@@ -22,23 +30,72 @@ _KM_COLUMNS = [
 ]
 
 
-def _km_one(t: np.ndarray, d: np.ndarray) -> pd.DataFrame:
-    """KM on one group: one row per distinct time (events or censorings), as survfit."""
-    order = np.argsort(t, kind="stable")
-    t, d = t[order], d[order]
-    times, first, counts = np.unique(t, return_index=True, return_counts=True)
-    n_event = np.add.reduceat(d, first) if len(t) else np.zeros(0)
-    n_risk = counts[::-1].cumsum()[::-1]
-    n_censor = counts - n_event
+def _km_one(t: np.ndarray, d: np.ndarray, e: np.ndarray | None = None,
+            w: np.ndarray | None = None, robust: bool = False) -> pd.DataFrame:
+    """KM on one group: one row per distinct exit time (events or censorings), as survfit.
+
+    ``e``: delayed-entry times (at risk on (e, t]); ``w``: case weights (risk sets and
+    counts are weighted sums). ``robust``: infinitesimal-jackknife SE instead of Greenwood.
+    """
+    e = np.zeros(len(t)) if e is None else e
+    w = np.ones(len(t)) if w is None else w
+    times, tidx = np.unique(t, return_inverse=True)
+    nt = len(times)
+    wsum = np.bincount(tidx, weights=w, minlength=nt)
+    n_event = np.bincount(tidx, weights=w * d, minlength=nt)
+    # at risk at t: exit >= t minus entry >= t (entries are strictly before exits)
+    n_risk = wsum[::-1].cumsum()[::-1] - _weighted_at_or_after(e, w, times)
+    n_censor = wsum - n_event
     with np.errstate(divide="ignore", invalid="ignore"):
-        surv = np.cumprod(1 - n_event / n_risk)
-        # Greenwood on the log scale, as survfit's std.err (Inf once S reaches 0)
-        gw = np.where(n_event > 0, n_event / (n_risk * (n_risk - n_event)), 0.0)
-    se_log = np.sqrt(np.cumsum(gw))
+        haz = np.where(n_event > 0, n_event / n_risk, 0.0)
+        surv = np.cumprod(1 - haz)
+        if robust:
+            se_log = _km_ij_se_log(t, d, e, w, times, tidx, n_risk, haz)
+        else:
+            # Greenwood on the log scale, as survfit's std.err (Inf once S reaches 0)
+            gw = np.where(n_event > 0, n_event / (n_risk * (n_risk - n_event)), 0.0)
+            se_log = np.sqrt(np.cumsum(gw))
     return pd.DataFrame({
         "time": times, "n_risk": n_risk.astype(float), "n_event": n_event.astype(float),
         "n_censor": n_censor.astype(float), "surv": surv, "std_err_log": se_log,
     })
+
+
+def _weighted_at_or_after(x: np.ndarray, w: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Σ w over rows with x >= at, for each value of ``at``."""
+    o = np.argsort(x, kind="stable")
+    cs = np.concatenate([np.cumsum(w[o][::-1])[::-1], [0.0]])
+    return cs[np.searchsorted(x[o], at, side="left")]
+
+
+def _km_ij_se_log(t, d, e, w, times, tidx, n_risk, haz) -> np.ndarray:
+    """Infinitesimal-jackknife SE of log S(t), as ``survfit(..., robust = TRUE)``.
+
+    The influence of pupil i on log S(t) is −Σ_s (dN_i(s) − Y_i(s) dΛ(s)) / (n(s)(1 − dΛ(s)))
+    over event times s ≤ t; the at-risk part is C(min(t, exit)) − C(entry) with C the
+    cumulative sum of dΛ / (n(1 − dΛ)), so Σ_i w_i² U_i(t)² is a few cumulative sums.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        den = n_risk * (1 - haz)
+        c = np.where(haz > 0, haz / den, 0.0)
+        jump = np.where(haz > 0, 1 / den, 0.0)
+    cc = np.cumsum(c)
+    c_exit = cc[tidx]
+    # C at the entry: last time strictly... at risk on (e, t], so event times s > e count
+    k_e = np.searchsorted(times, e, side="right")
+    c_entry = np.concatenate([[0.0], cc])[k_e]
+    u_exit = c_exit - c_entry - d * jump[tidx]  # final influence, fixed after exit
+    w2 = w**2
+    nt = len(times)
+    # exited by t (exit <= t): cumulative Σ w² U²
+    done = np.cumsum(np.bincount(tidx, weights=w2 * u_exit**2, minlength=nt))
+    # still at risk after t (entry < t < exit): U = C(t) − C(entry)
+    after = lambda v: (_weighted_at_or_after(t, v, times)  # noqa: E731
+                       - np.bincount(tidx, weights=v, minlength=nt)
+                       - _weighted_at_or_after(e, v, times))
+    s0, s1, s2 = after(w2), after(w2 * c_entry), after(w2 * c_entry**2)
+    var = done + cc**2 * s0 - 2 * cc * s1 + s2
+    return np.sqrt(np.maximum(var, 0))
 
 
 def _findq(x: np.ndarray, y: np.ndarray, probs: np.ndarray, tol: float) -> np.ndarray:
@@ -94,7 +151,8 @@ class KaplanMeierResult:
     duration: str
     event: str
     group: str | None
-    _data: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+    _data: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(
+        repr=False, default_factory=dict)  # per group: exit, entry and weight arrays
 
     @property
     def groups(self) -> list[str]:
@@ -102,6 +160,12 @@ class KaplanMeierResult:
 
     def _curve(self, g: str) -> pd.DataFrame:
         return self.table[self.table["group"] == g]
+
+    def _at_risk(self, g: str, times: np.ndarray) -> np.ndarray:
+        """(Weighted) number at risk at each time: entry < t <= exit."""
+        t, e, w = self._data[g]
+        return (_weighted_at_or_after(t, w, times) - _weighted_at_or_after(e, w, times)
+                ).astype(float)
 
     def quantiles(self, probs: Sequence[float] = (0.25, 0.5, 0.75)) -> pd.DataFrame:
         """Time by which a share ``prob`` has returned (1 − S(t) ≥ prob), with CI.
@@ -149,8 +213,11 @@ class KaplanMeierResult:
             cum_ce = np.concatenate([[0.0], c["n_censor"].cumsum().to_numpy()])
             ev = np.diff(np.concatenate([[0.0], cum_ev[idx + 1]]))
             ce = np.diff(np.concatenate([[0.0], cum_ce[idx + 1]]))
-            ts = np.sort(self._data[g])
-            n_risk = len(ts) - np.searchsorted(ts, times_a, side="left")
+            # as summary.survfit: the number at risk at the first curve time >= t (with
+            # delayed entry, pupils entering between t and that time count, as in R)
+            nxt = np.searchsorted(ct, times_a, side="left")
+            nr = np.concatenate([c["n_risk"].to_numpy(), [0.0]])
+            n_risk = nr[nxt]
             surv = pick("surv", 1.0)
             out.append(pd.DataFrame({
                 "group": g, "time": times_a, "n_risk": n_risk.astype(float),
@@ -165,15 +232,12 @@ class KaplanMeierResult:
         return res
 
     def risk_table(self, times: Sequence[float]) -> pd.DataFrame:
-        """Numbers at risk (duration ≥ t) per group at ``times``, for plots."""
+        """Numbers at risk (entry < t ≤ duration) per group at ``times``, for plots."""
         times_a = np.asarray(times, dtype=float)
         rows = []
         for g in self.groups:
-            ts = np.sort(self._data[g])
-            rows.append(pd.DataFrame({
-                "group": g, "time": times_a,
-                "n_risk": len(ts) - np.searchsorted(ts, times_a, side="left"),
-            }))
+            rows.append(pd.DataFrame({"group": g, "time": times_a,
+                                      "n_risk": self._at_risk(g, times_a)}))
         return pd.concat(rows, ignore_index=True)
 
     def rmst(self, tau: float) -> pd.DataFrame:
@@ -234,20 +298,27 @@ class KaplanMeierResult:
         ]
         for g in self.groups:
             lines.append(
-                f"{g:>12} {self.n[g]:>8d} {self.n_events[g]:>8d} {med.at[g, 'quantile']:>10.4g}"
-                f" {med.at[g, 'lower']:>10.4g} {med.at[g, 'upper']:>10.4g}"
+                f"{g:>12} {self.n[g]:>8d} {self.n_events[g]:>8d}"
+                f" {_num(med.at[g, 'quantile'], 'not reached'):>10}"
+                f" {_num(med.at[g, 'lower'], '-'):>10} {_num(med.at[g, 'upper'], '-'):>10}"
             )
         at = self.at_times(times)
         lines.append("Share returned (1 − S) at given times:")
         for _, r in at.iterrows():
-            lines.append(
-                f"{r['group']:>12} t={r['time']:<8g} {r['returned']:.3f} "
-                f"({r['returned_lower']:.3f}–{r['returned_upper']:.3f}), at risk {r['n_risk']:.0f}"
-            )
+            ci = (f"({r['returned_lower']:.3f}–{r['returned_upper']:.3f})"
+                  if np.isfinite(r["returned_lower"]) and np.isfinite(r["returned_upper"])
+                  else "(no interval)")
+            lines.append(f"{r['group']:>12} t={r['time']:<8g} {r['returned']:.3f} {ci}, "
+                         f"at risk {r['n_risk']:.0f}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.summary()
+
+
+def _num(v: float, missing: str) -> str:
+    """A number for a summary line, or words where it cannot be estimated."""
+    return f"{v:.4g}" if np.isfinite(v) else missing
 
 
 def group_labels(data: pd.DataFrame, group: str | None) -> tuple[np.ndarray, list[str]]:
@@ -272,6 +343,9 @@ def kaplan_meier(
     event_code: int = 1,
     conf_level: float = 0.95,
     conf_type: str = "log",
+    entry: str | None = None,
+    weights: str | None = None,
+    robust: bool | None = None,
 ) -> KaplanMeierResult:
     """Kaplan–Meier estimate of the share not yet returned, per group.
 
@@ -280,6 +354,11 @@ def kaplan_meier(
 
     Matches R ``survfit(Surv(time, status == event_code) ~ group, conf.type=conf_type)``:
     Greenwood variance, CI transform "log" (R's default), "log-log", "plain" or "logit".
+
+    ``entry``: column of delayed-entry times (left truncation, at risk on (entry, duration]),
+    as ``Surv(entry, time, status)``. ``weights``: column of case weights, as ``survfit(...,
+    weights = w)``; ``robust`` picks the infinitesimal-jackknife SE (``robust = TRUE``)
+    instead of Greenwood; ``None`` follows R: robust when a weight is not a whole number.
 
     Example
     -------
@@ -291,21 +370,27 @@ def kaplan_meier(
     """
     if conf_type not in CONF_TYPES:
         raise ValueError(f"conf_type must be one of {CONF_TYPES}, got {conf_type!r}")
-    check_columns(data, [duration, event, group])
+    check_columns(data, [duration, event, group, entry, weights])
     t, ev = survival_arrays(data, duration, event)
+    # without entry everyone is at risk from the start, time 0 included (as survfit)
+    e = entry_array(data, entry, duration, t) if entry else np.full(len(t), -np.inf)
+    w = weight_array(data, weights)
+    if robust is None:
+        robust = bool(np.any(np.mod(w, 1) != 0))
     d = (ev == event_code).astype(float)
     labels, levels = group_labels(data, group)
     parts, store, n, ne = [], {}, {}, {}
     for g in levels:
         m = labels == g
-        c = _km_one(t[m], d[m])
+        c = _km_one(t[m], d[m], e[m], w[m], robust)
         c.insert(0, "group", g)
         lo, hi = conf_band(c["surv"].to_numpy(), c["std_err_log"].to_numpy(), conf_type,
                            conf_level)
-        c["std_err"] = c["surv"] * c["std_err_log"]
+        # R reports 0 for the robust SE once S reaches 0 (Greenwood's is Inf there)
+        c["std_err"] = np.where((c["surv"] == 0) & robust, 0.0, c["surv"] * c["std_err_log"])
         c["lower"], c["upper"] = lo, hi
         parts.append(c)
-        store[g] = t[m]
+        store[g] = (t[m], e[m], w[m])
         n[g] = int(m.sum())
         ne[g] = int(d[m].sum())
     table = pd.concat(parts, ignore_index=True)[_KM_COLUMNS]
