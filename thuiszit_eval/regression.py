@@ -487,7 +487,9 @@ def fit_cox_models(cohort: Cohort, definition: OutcomeDefinition | None = None,
     Xe, stx = _model_frame(st, ivs, covs, X.attrs["reference"])
     ev = (stx["event"] == 1).astype(int)
     with quiet():
-        fit_ever = _fit(stx.assign(_ev=ev), Xe, "duration", None, "_ev", se)
+        # a prevalent cohort: the episodes enter at ``entry`` (delayed entry)
+        fit_ever = _fit(stx.assign(_ev=ev), Xe, "duration",
+                        "entry" if "entry" in stx else None, "_ev", se)
     cnt_ever = _term_counts(stx, Xe, ev, stx["episode_id"])
     out = pd.concat([_tidy(fit_tv, cnt_tv, X, MODELS[0], ivs, iv_labels, lang),
                      _tidy(fit_ever, cnt_ever, Xe, MODELS[1], ivs, iv_labels, lang)],
@@ -689,6 +691,7 @@ def competing_risks_summary(cohort: Cohort, definition: OutcomeDefinition | None
     d = definition or OutcomeDefinition()
     labels = _cause_labels(d, lang)
     st = add_derived_covariates(survival_table(cohort, d).data)
+    entry = "entry" if "entry" in st else None
     # ---- hazard ratios
     covs = _available(st, covariates, cohort)
     if adjust_region and REGION in st:
@@ -698,11 +701,13 @@ def competing_risks_summary(cohort: Cohort, definition: OutcomeDefinition | None
     ev = (stx["event"] == event_code).astype(int)
     require_events(int(ev.sum()), X.shape[1], "fine_gray")
     df = X.assign(duration=stx["duration"].to_numpy(), event=stx["event"].to_numpy(),
-                  pupil=stx["pupil_id"].to_numpy())
-    cs = cox_ph(df, "duration", "event", list(X.columns), event_code=event_code,
-                cluster="pupil").table.set_index("term")
-    fg = fine_gray(df, "duration", "event", list(X.columns),
-                   event_code=event_code).table.set_index("term")
+                  pupil=stx["pupil_id"].to_numpy(),
+                  **({"entry": stx["entry"].to_numpy()} if entry else {}))
+    with quiet():
+        cs = cox_ph(df, "duration", "event", list(X.columns), event_code=event_code,
+                    cluster="pupil", entry=entry).table.set_index("term")
+        fg = fine_gray(df, "duration", "event", list(X.columns),
+                       event_code=event_code, entry=entry).table.set_index("term")
     counts = _term_counts(stx, X, ev, stx["episode_id"])
     ref = X.attrs["reference"]
     hr = pd.DataFrame({
@@ -718,19 +723,27 @@ def competing_risks_summary(cohort: Cohort, definition: OutcomeDefinition | None
     hr = _suppress(hr, min_cell)
     hr.attrs["reference"] = dict(ref)
     # ---- cumulative incidence per cause, curves cut where fewer than min_cell are at risk
-    data = st[["duration", "event"]]
-    dur = np.sort(data["duration"].to_numpy())
-    at_risk = len(dur) - np.searchsorted(dur, dur, side="left")
+    ent = st["entry"].to_numpy(float) if entry else np.zeros(len(st))
+    dur = np.sort(st["duration"].to_numpy())
+    e_sorted = np.sort(ent)
+
+    def n_at_risk(t: np.ndarray) -> np.ndarray:  # entry < t <= duration
+        n = len(dur) - np.searchsorted(dur, t, side="left")
+        return n - (len(e_sorted) - np.searchsorted(e_sorted, t, side="left")) if entry else n
+
+    at_risk = n_at_risk(dur)
     horizon = float(dur[at_risk >= min_cell].max()) if (at_risk >= min_cell).any() else 0.0
     data = pd.DataFrame({
-        "duration": np.minimum(data["duration"].to_numpy(), horizon),
-        "event": np.where(data["duration"].to_numpy() > horizon, 0, data["event"].to_numpy()),
+        "duration": np.minimum(st["duration"].to_numpy(), horizon),
+        "event": np.where(st["duration"].to_numpy() > horizon, 0, st["event"].to_numpy()),
+        **({"entry": ent} if entry else {}),
     })
-    aj = aalen_johansen(data)
-    km = kaplan_meier(data, event_code=event_code)
+    if entry:
+        data = data[data["entry"] < data["duration"]].reset_index(drop=True)
+    aj = aalen_johansen(data, entry=entry)
+    km = kaplan_meier(data, event_code=event_code, entry=entry)
     days_a = np.asarray(days, dtype=float)
-    t_sorted = np.sort(data["duration"].to_numpy())
-    n_risk = len(t_sorted) - np.searchsorted(t_sorted, days_a, side="left")
+    n_risk = n_at_risk(days_a)
     rows = []
     for cause in [c for c in aj.causes if c > 0]:
         at = aj.at_times(days_a, cause)
