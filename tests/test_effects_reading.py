@@ -93,7 +93,7 @@ def test_hr_verdict_key(lower, upper, key):
 
 def test_hazard_ratio_reading(say):
     lang = say.lang
-    assert rd.hazard_ratio_reading(None, say, 28, lang, True) is None
+    assert rd.hazard_ratio_reading(None, say, 28, lang, True).data == ""
     hr = pd.Series({"hr": 1.1649, "lower": 1.1209, "upper": 1.2103, "follow_up_days": 182})
     shown = rd.hazard_ratio_reading(hr, say, 28, lang, True)
     assert shown.data == say.text(

@@ -336,8 +336,9 @@ def catalogue(data: Any) -> pd.DataFrame:
 
 def missing_note(report: pd.DataFrame | None, lang: str = "nl", min_cell: int = 10):
     """The sentence under a model that says how many episodes it left out for a missing
-    covariate value, and which covariates (IPython Markdown; None when none were left
-    out). Counts below ``min_cell`` are shown as "fewer than ``min_cell``".
+    covariate value, and which covariates (IPython Markdown; empty when none were left
+    out, as ``display(None)`` would print "None"). Counts below ``min_cell`` are shown as
+    "fewer than ``min_cell``".
 
     >>> rep = pd.DataFrame({"covariate": ["ses_index", "any"], "n_missing": [42, 42]})
     >>> missing_note(rep, "en").data.split(" (")[0]
@@ -349,10 +350,10 @@ def missing_note(report: pd.DataFrame | None, lang: str = "nl", min_cell: int = 
     from .narrative import number
 
     if report is None or report.empty:
-        return None
+        return Markdown("")
     total = int(report.loc[report["covariate"] == "any", "n_missing"].sum())
     if total == 0:
-        return None
+        return Markdown("")
 
     def n(x: int) -> str:
         return number(x, lang) if x >= min_cell else t("fewer_than", lang, n=min_cell)

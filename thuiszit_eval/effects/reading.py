@@ -204,19 +204,20 @@ def fmt_hr(hr: Mapping[str, float] | None, say: Narrator, lang: str) -> str:
 
 def hazard_ratio_reading(hr: pd.Series | None, say: Narrator, grace: int, lang: str,
                          with_interval: bool):
-    """The sentence on the emulation's marginal hazard ratio; ``None`` without one.
+    """The sentence on the emulation's marginal hazard ratio; empty Markdown without one
+    (``display(None)`` would print "None" on the page).
 
     >>> hazard_ratio_reading(ccw.hazard_ratio, say, 28, "nl", True)  # doctest: +SKIP
     """
-    if hr is None:
-        return None
+    from IPython.display import Markdown
+
+    if hr is None or not finite(hr["hr"]):
+        return Markdown("")
     tau = int(hr["follow_up_days"])
 
     def f(x: float) -> str:
         return fmt_days(x, lang, 2)
 
-    if not finite(hr["hr"]):
-        return None
     if not with_interval or not finite(hr["lower"], hr["upper"]):
         return say("hazard_ratio_no_interval", tau=tau, grace=grace, hr=f(hr["hr"]))
     return say("hazard_ratio", tau=tau, grace=grace, hr=f(hr["hr"]), lo=f(hr["lower"]),
