@@ -21,6 +21,7 @@ Run::
 
     python benchmarks/cox_coverage.py                  # 200 replicates x 3,000 pupils, HR 1 and 1.5
     python benchmarks/cox_coverage.py --reps 20        # a quick look
+    python benchmarks/cox_coverage.py --reps 300 --hr 1 --seed 12 --append  # more replicates
 
 Writes ``benchmarks/results/cox_coverage.csv`` (coverage, mean HR, rejection rate per SE
 and truth) and ``cox_coverage_replicates.csv``; prints the table with its Monte Carlo SE.
@@ -97,6 +98,8 @@ def main() -> None:
     ap.add_argument("--hr", type=float, nargs="+", default=[1.0, 1.5])
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--append", action="store_true",
+                    help="add these replicates to the saved ones (use another --seed)")
     args = ap.parse_args()
     seeds = np.random.SeedSequence(args.seed).generate_state(args.reps)
     tasks = [(int(s), hr) for hr in args.hr for s in seeds]
@@ -105,6 +108,12 @@ def main() -> None:
         delayed(one_replicate)(s, args.pupils, hr)
         for s, hr in tqdm(tasks, desc="replicates", unit="cohort"))
     reps = pd.DataFrame([r for rs in rows for r in rs])
+    saved = RESULTS / "cox_coverage_replicates.csv"
+    if args.append and saved.exists():
+        old = pd.read_csv(saved)
+        if set(old["seed"]) & set(reps["seed"]):
+            raise SystemExit("--append: these seeds are already in the saved replicates")
+        reps = pd.concat([old, reps], ignore_index=True)
     table = summarise(reps)
     RESULTS.mkdir(exist_ok=True)
     reps.to_csv(RESULTS / "cox_coverage_replicates.csv", index=False, float_format="%.6g")
