@@ -22,11 +22,12 @@ Models
     start. The hazard ratio is biased towards "no effect or harm". It is shown only to make
     that bias visible.
 
-  Both models adjust for the same baseline covariates (:data:`DEFAULT_COVARIATES`), are
-  stratified by samenwerkingsverband (``swv_id``: each region has its own baseline hazard)
-  and use a cluster-robust (sandwich) variance with the region as cluster, so pupils of one
-  region need not be independent. Competing endings (exemptions, moving, ageing out) are
-  censored: the hazard ratios are *cause-specific*.
+  Both models adjust for the same baseline covariates (the cohort's default adjustment
+  set, :mod:`thuiszit_eval.covariates`), are stratified by samenwerkingsverband
+  (``swv_id``: each region has its own baseline hazard) and use a sandwich variance
+  clustered on the pupil (``se="region"``: on the region, with t on G − 1 df). Competing
+  endings (exemptions, moving, ageing out) are censored: the hazard ratios are
+  *cause-specific*.
 * :func:`ph_check` is the ``cox.zph`` test of proportional hazards of the time-varying
   model, with a plain reading per term.
 * :func:`competing_risks_summary` sets the cause-specific hazard ratio beside the
