@@ -1,0 +1,204 @@
+"""The mock federation of the demo cohort: one region per samenwerkingsverband.
+
+:func:`split_cohort` writes one cohort folder per value of ``swv_id`` (each with its own
+``datapackage.json`` naming the region), as each samenwerkingsverband would hold its own
+data. :func:`run_federated` runs the whole pooled analysis through a mock vantage6
+federation; :func:`run_pooled` runs the same analysis on one machine on the pooled cohort;
+:func:`comparison` puts the figures side by side.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..cohort import Cohort
+from ..survival import aalen_johansen, cox_ph, kaplan_meier, logrank_test
+from .central import FederationError
+from .combine import (
+    aj_from_counts,
+    km_from_counts,
+    logrank_from_counts,
+    logrank_from_strata,
+    pool_counts,
+)
+from .local import DEFAULT_DEFINITION, cox_arrays, model_frame, survival_rows
+
+#: Tables linked to a pupil (by pupil_id); the school calendar is shared by all regions.
+_PUPIL_TABLES = ("episodes", "interventions", "attendance", "process_events")
+
+
+def split_cohort(folder: str | Path, out: str | Path, by: str = "swv_id") -> list[Path]:
+    """Write one cohort folder per value of the pupils' ``by`` column; return the folders.
+
+    The files are copied as text (no re-typing), rows kept where the pupil belongs to the
+    region. Each region's ``datapackage.json`` is the original with ``thuiszit.region``
+    set to the region's value.
+
+    Example
+    -------
+    >>> from thuiszit_eval.simulate import demo_cohort_path
+    >>> folders = split_cohort(demo_cohort_path(), "regions")    # doctest: +SKIP
+    >>> [f.name for f in folders][:2]                            # doctest: +SKIP
+    ['SWV-01', 'SWV-02']
+    """
+    folder, out = Path(folder), Path(out)
+    dp = json.loads((folder / "datapackage.json").read_text(encoding="utf-8-sig"))
+    paths = {r["name"]: r.get("path", f"{r['name']}.csv") for r in dp.get("resources", [])}
+
+    def read(name: str) -> pd.DataFrame | None:
+        p = folder / paths.get(name, f"{name}.csv")
+        return pd.read_csv(p, dtype=str, keep_default_na=False) if p.exists() else None
+
+    pupils = read("pupils")
+    if pupils is None or by not in pupils:
+        raise ValueError(f"{folder}: pupils table with a {by!r} column needed to split")
+    tables = {n: read(n) for n in _PUPIL_TABLES}
+    cal = read("school_calendar")
+    done = []
+    for region, pr in pupils.groupby(by, sort=True):
+        if region == "":
+            continue
+        target = out / str(region)
+        target.mkdir(parents=True, exist_ok=True)
+        ids = set(pr["pupil_id"])
+        pr.to_csv(target / paths.get("pupils", "pupils.csv"), index=False)
+        for name, t in tables.items():
+            if t is not None:
+                t[t["pupil_id"].isin(ids)].to_csv(target / paths.get(name, f"{name}.csv"),
+                                                  index=False)
+        if cal is not None:
+            cal.to_csv(target / paths.get("school_calendar", "school_calendar.csv"),
+                       index=False)
+        meta = json.loads(json.dumps(dp))
+        meta["name"] = f"{dp.get('name', 'cohort')}-{region}"
+        meta.setdefault("thuiszit", {})["region"] = str(region)
+        meta["thuiszit"]["cohort_name"] = f"{meta['thuiszit'].get('cohort_name', '')} " \
+                                          f"({by} {region})".strip()
+        (target / "datapackage.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        done.append(target)
+    return done
+
+
+def _central(client, method: str, **kwargs: Any) -> dict:
+    """Start a central task on the first organization and return its result."""
+    orgs = [o["id"] for o in client.organization.list()]
+    task = client.task.create(input_={"method": method, "kwargs": kwargs},
+                              organizations=[orgs[0]], name=method)
+    return client.wait_for_results(task_id=task["id"])[0]
+
+
+def run_federated(client, definition: Mapping[str, Any] | None = None,
+                  group: str = "intervention", min_cell: int = 10,
+                  covariates: Sequence[str] | None = None, meta_method: str = "REML"
+                  ) -> dict[str, Any]:
+    """The pooled analysis through ``client``: validation, KM, AJ, log-rank (pooled on the
+    grid the regions accept; region-stratified on exact times), region-stratified and
+    unstratified Cox, and the random-effects meta-analysis."""
+    d = dict(DEFAULT_DEFINITION if definition is None else definition)
+    out: dict[str, Any] = {"definition": d, "min_cell": min_cell}
+    out["validation"] = _central(client, "central_validation", min_cell=min_cell)
+    km = _central(client, "central_survival", definition=d, group=None, grid="auto",
+                  collapse="censor", min_cell=min_cell)
+    out["km_grid"] = km["grid"]
+    out["km"] = km_from_counts(pool_counts(km["tables"]))
+    aj = _central(client, "central_survival", definition=d, group=None, grid="auto",
+                  collapse="competing", min_cell=min_cell)
+    out["aj_grid"] = aj["grid"]
+    out["aj"] = aj_from_counts(pool_counts(aj["tables"]))
+    try:
+        grp = _central(client, "central_survival", definition=d, group=group, grid="auto",
+                       collapse="censor", min_cell=min_cell)
+        out["logrank_grid"] = grp["grid"]
+        out["logrank"] = logrank_from_counts(pool_counts(grp["tables"]))
+    except FederationError as exc:
+        out["logrank_grid"], out["logrank"] = None, str(exc)
+    lr = _central(client, "central_logrank_strata", definition=d, group=group,
+                  min_cell=min_cell)
+    out["logrank_strata"] = logrank_from_strata(lr["regions"])
+    out["cox_strata"] = _central(client, "central_cox", definition=d, covariates=covariates,
+                                 stratified=True, variance="cluster-region",
+                                 min_cell=min_cell)
+    out["cox_pooled"] = _central(client, "central_cox", definition=d, covariates=covariates,
+                                 stratified=False, grid="auto", min_cell=min_cell)
+    out["meta"] = _central(client, "central_meta", definition=d, covariates=covariates,
+                           meta_method=meta_method, min_cell=min_cell)
+    return out
+
+
+def pooled_rows(folders: Sequence[str | Path], definition=None, group=None, grid=None,
+                collapse: str = "none") -> pd.DataFrame:
+    """Survival rows of all regions stacked (on one machine: the reference)."""
+    parts = []
+    for f in folders:
+        c = Cohort.load(f)
+        parts.append(survival_rows(c, definition, group, grid, collapse).assign(
+            region=str(c.metadata.get("region"))))
+    return pd.concat(parts, ignore_index=True)
+
+
+def pooled_cox_frame(folders: Sequence[str | Path], spec: Mapping[str, Any],
+                     definition=None, grid=None) -> pd.DataFrame:
+    """Counting-process model rows of all regions stacked, coded by ``spec``."""
+    parts = []
+    for f in folders:
+        c = Cohort.load(f)
+        a = cox_arrays(model_frame(c, definition), spec, grid)
+        df = pd.DataFrame(a["x"], columns=spec["terms"])
+        df["start"], df["stop"], df["event"] = a["start"], a["stop"], a["event"]
+        df["pupil"], df["region"] = a["pupil"], str(c.metadata.get("region"))
+        parts.append(df)
+    return pd.concat(parts, ignore_index=True)
+
+
+def run_pooled(folders: Sequence[str | Path], fed: Mapping[str, Any],
+               group: str = "intervention") -> dict[str, Any]:
+    """The single-machine analysis of the pooled rows with the same definition, grids and
+    coding as the federated run ``fed`` (the toolkit's own estimators)."""
+    d = fed["definition"]
+    out: dict[str, Any] = {}
+    out["km"] = kaplan_meier(pooled_rows(folders, d, None, fed["km_grid"], "censor"))
+    out["aj"] = aalen_johansen(pooled_rows(folders, d, None, fed["aj_grid"], "competing"))
+    if not isinstance(fed["logrank"], str):
+        g = pooled_rows(folders, d, group, fed["logrank_grid"], "censor")
+        out["logrank"] = logrank_test(g, group="group")
+    ge = pooled_rows(folders, d, group, None)
+    out["logrank_strata"] = logrank_test(ge, group="group", strata="region")
+    spec = fed["cox_strata"]["spec"]
+    cf = pooled_cox_frame(folders, spec, d, None)
+    out["cox_strata"] = cox_ph(cf, "stop", "event", spec["terms"], start="start",
+                               strata="region", cluster="region")
+    cg = pooled_cox_frame(folders, spec, d, fed["cox_pooled"]["grid"])
+    out["cox_pooled"] = cox_ph(cg, "stop", "event", spec["terms"], start="start")
+    return out
+
+
+def comparison(fed: Mapping[str, Any], pooled: Mapping[str, Any],
+               times: Sequence[float] = (91.0, 182.0, 365.0)) -> pd.DataFrame:
+    """Federated and single-machine figures side by side, with their largest difference."""
+    rows = []
+    kf, kp = fed["km"].at_times(times), pooled["km"].at_times(times)
+    for t, a, b in zip(times, kf["returned"], kp["returned"], strict=True):
+        rows.append(("Kaplan–Meier: share returned", f"day {t:g}", a, b))
+    af, ap = fed["aj"].at_times(times), pooled["aj"].at_times(times)
+    for t, a, b in zip(times, af["pstate"], ap["pstate"], strict=True):
+        rows.append(("Aalen–Johansen: cumulative incidence of return", f"day {t:g}", a, b))
+    if "logrank" in pooled:
+        rows.append(("log-rank chi² (pooled)", f"df {fed['logrank'].df}",
+                     fed["logrank"].chisq, pooled["logrank"].chisq))
+    rows.append(("log-rank chi² (stratified by region)", f"df {fed['logrank_strata'].df}",
+                 fed["logrank_strata"].chisq, pooled["logrank_strata"].chisq))
+    for key, label in (("cox_strata", "Cox, region-stratified: HR"),
+                       ("cox_pooled", "Cox, pooled baseline: HR")):
+        f, p = fed[key], pooled[key].table.set_index("term")
+        for term, b in zip(f["terms"], f["coef"], strict=True):
+            if term in set(f["spec"]["exposures"]):
+                rows.append((label, term, float(np.exp(b)), float(p.at[term, "hr"])))
+    tab = pd.DataFrame(rows, columns=["analysis", "at", "federated", "single_machine"])
+    tab["abs_difference"] = (tab["federated"] - tab["single_machine"]).abs()
+    return tab
