@@ -202,3 +202,66 @@ def comparison(fed: Mapping[str, Any], pooled: Mapping[str, Any],
     tab = pd.DataFrame(rows, columns=["analysis", "at", "federated", "single_machine"])
     tab["abs_difference"] = (tab["federated"] - tab["single_machine"]).abs()
     return tab
+
+
+def _fmt_grid(b) -> str:
+    if b is None:
+        return "exact days"
+    return "bins ending at day " + ", ".join(f"{x:g}" for x in b[1:])
+
+
+def demo_text(min_cell: int = 10, group: str = "female", workdir: str | Path | None = None,
+              progress: bool = True) -> str:
+    """What ``thuiszit-eval federated-demo`` prints: the demo cohort split by
+    samenwerkingsverband, the pooled analysis through a mock vantage6 federation beside the
+    single-machine analysis of the same rows."""
+    import tempfile
+
+    from ..simulate import demo_cohort_path
+    from ._v6 import HAVE_VANTAGE6, mock_client
+
+    def say(msg: str) -> None:
+        if progress:
+            print(msg, flush=True)
+
+    work = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="thuiszit-fed-"))
+    folders = split_cohort(demo_cohort_path(), work)
+    say(f"{len(folders)} regions (one cohort folder per samenwerkingsverband) in {work}")
+    client = mock_client(folders)
+    say("federated run (every region answers with aggregates only) ...")
+    fed = run_federated(client, group=group, min_cell=min_cell)
+    say("single-machine run on the pooled rows ...")
+    pooled = run_pooled(folders, fed, group=group)
+    cmp = comparison(fed, pooled)
+    kind = ("vantage6's MockAlgorithmClient" if HAVE_VANTAGE6 else
+            "the vantage6-compatible stand-in MockAlgorithmClient (vantage6-algorithm-tools "
+            "is not installed)")
+    lines = [
+        f"Federated analysis of the demo cohort: {len(folders)} regions, minimum cell size "
+        f"{min_cell}, through {kind}.",
+        f"Outcome: {fed['definition']}",
+        f"Time axis Kaplan–Meier: {_fmt_grid(fed['km_grid'])}",
+        f"Time axis Aalen–Johansen: {_fmt_grid(fed['aj_grid'])}",
+        f"Time axis pooled Cox: {_fmt_grid(fed['cox_pooled']['grid'])}",
+        "Region-stratified log-rank and Cox: exact days (only per-region sums leave).",
+    ]
+    if isinstance(fed["logrank"], str):
+        lines.append(f"Pooled log-rank by {group}: not possible within the cell rule "
+                     f"({fed['logrank']}).")
+    lines += ["", cmp.to_string(index=False, float_format=lambda v: f"{v:.6g}"), "",
+              f"Largest difference federated vs single machine: "
+              f"{cmp['abs_difference'].max():.2g}", "",
+              "Random-effects meta-analysis of the per-region estimates "
+              f"({fed['meta']['method']}):"]
+    for p in fed["meta"]["pooled"]:
+        est = np.exp(p["estimate"]) if p["measure"] == "log_hr" else p["estimate"]
+        lo = np.exp(p["lower"]) if p["measure"] == "log_hr" else p["lower"]
+        hi = np.exp(p["upper"]) if p["measure"] == "log_hr" else p["upper"]
+        what = (f"HR {p['term']}" if p["measure"] == "log_hr"
+                else f"share returned by day {p['term']}")
+        lines.append(f"  {what}: {est:.3f} ({lo:.3f}–{hi:.3f}), {p['k']} regions, "
+                     f"tau² = {p['tau2']:.3g}, I² = {100 * p['i2']:.0f}%")
+    n_msg = len(client.results) if hasattr(client, "results") else 0
+    lines += ["", f"{n_msg} messages left the regions; each was checked for small cells and "
+              "identifiers before it left."]
+    return "\n".join(lines)
