@@ -94,40 +94,55 @@ def _central(client, method: str, **kwargs: Any) -> dict:
 
 
 def run_federated(client, definition: Mapping[str, Any] | None = None,
-                  group: str = "intervention", min_cell: int = 10,
+                  group: str = "female", min_cell: int = 10,
                   covariates: Sequence[str] | None = None, meta_method: str = "REML"
                   ) -> dict[str, Any]:
     """The pooled analysis through ``client``: validation, KM, AJ, log-rank (pooled on the
-    grid the regions accept; region-stratified on exact times), region-stratified and
-    unstratified Cox, and the random-effects meta-analysis."""
+    time axis the regions accept; region-stratified on exact times), region-stratified and
+    one-baseline Cox, and the random-effects meta-analysis.
+
+    An analysis the cell rule does not allow is not an error: its entry is the reason, in
+    words (a ``str``), and the other analyses still run.
+    """
     d = dict(DEFAULT_DEFINITION if definition is None else definition)
-    out: dict[str, Any] = {"definition": d, "min_cell": min_cell}
-    out["validation"] = _central(client, "central_validation", min_cell=min_cell)
-    km = _central(client, "central_survival", definition=d, group=None, grid="auto",
-                  collapse="censor", min_cell=min_cell)
-    out["km_grid"] = km["grid"]
-    out["km"] = km_from_counts(pool_counts(km["tables"]))
-    aj = _central(client, "central_survival", definition=d, group=None, grid="auto",
-                  collapse="competing", min_cell=min_cell)
-    out["aj_grid"] = aj["grid"]
-    out["aj"] = aj_from_counts(pool_counts(aj["tables"]))
-    try:
-        grp = _central(client, "central_survival", definition=d, group=group, grid="auto",
-                       collapse="censor", min_cell=min_cell)
-        out["logrank_grid"] = grp["grid"]
-        out["logrank"] = logrank_from_counts(pool_counts(grp["tables"]))
-    except FederationError as exc:
-        out["logrank_grid"], out["logrank"] = None, str(exc)
-    lr = _central(client, "central_logrank_strata", definition=d, group=group,
-                  min_cell=min_cell)
-    out["logrank_strata"] = logrank_from_strata(lr["regions"])
-    out["cox_strata"] = _central(client, "central_cox", definition=d, covariates=covariates,
-                                 stratified=True, variance="cluster-region",
-                                 min_cell=min_cell)
-    out["cox_pooled"] = _central(client, "central_cox", definition=d, covariates=covariates,
-                                 stratified=False, grid="auto", min_cell=min_cell)
-    out["meta"] = _central(client, "central_meta", definition=d, covariates=covariates,
-                           meta_method=meta_method, min_cell=min_cell)
+    out: dict[str, Any] = {"definition": d, "min_cell": min_cell, "group": group}
+
+    def attempt(key: str, fn) -> None:
+        try:
+            out[key] = fn()
+        except FederationError as exc:
+            out[key] = str(exc)
+
+    attempt("validation", lambda: _central(client, "central_validation", min_cell=min_cell))
+    for key, collapse, make in (("km", "censor", km_from_counts),
+                                ("aj", "competing", aj_from_counts)):
+        def one(collapse=collapse, make=make):
+            r = _central(client, "central_survival", definition=d, group=None, grid="auto",
+                         collapse=collapse, min_cell=min_cell)
+            return r["grid"], make(pool_counts(r["tables"]))
+        attempt(key, one)
+        out[f"{key}_grid"], out[key] = (out[key] if isinstance(out[key], tuple)
+                                        else (None, out[key]))
+
+    def lr():
+        r = _central(client, "central_survival", definition=d, group=group, grid="auto",
+                     collapse="censor", min_cell=min_cell)
+        return r["grid"], logrank_from_counts(pool_counts(r["tables"]))
+    attempt("logrank", lr)
+    out["logrank_grid"], out["logrank"] = (out["logrank"] if isinstance(out["logrank"], tuple)
+                                           else (None, out["logrank"]))
+    attempt("logrank_strata", lambda: logrank_from_strata(_central(
+        client, "central_logrank_strata", definition=d, group=group,
+        min_cell=min_cell)["regions"]))
+    attempt("cox_strata", lambda: _central(client, "central_cox", definition=d,
+                                           covariates=covariates, stratified=True,
+                                           variance="cluster-region", min_cell=min_cell))
+    attempt("cox_pooled", lambda: _central(client, "central_cox", definition=d,
+                                           covariates=covariates, stratified=False,
+                                           grid="auto", min_cell=min_cell))
+    attempt("meta", lambda: _central(client, "central_meta", definition=d,
+                                     covariates=covariates, meta_method=meta_method,
+                                     min_cell=min_cell))
     return out
 
 
@@ -157,44 +172,62 @@ def pooled_cox_frame(folders: Sequence[str | Path], spec: Mapping[str, Any],
 
 
 def run_pooled(folders: Sequence[str | Path], fed: Mapping[str, Any],
-               group: str = "intervention") -> dict[str, Any]:
-    """The single-machine analysis of the pooled rows with the same definition, grids and
-    coding as the federated run ``fed`` (the toolkit's own estimators)."""
+               group: str = "female") -> dict[str, Any]:
+    """The single-machine analysis of the pooled rows with the same definition, time axes
+    and coding as the federated run ``fed`` (the toolkit's own estimators); analyses the
+    federated run could not do are skipped."""
     d = fed["definition"]
     out: dict[str, Any] = {}
-    out["km"] = kaplan_meier(pooled_rows(folders, d, None, fed["km_grid"], "censor"))
-    out["aj"] = aalen_johansen(pooled_rows(folders, d, None, fed["aj_grid"], "competing"))
-    if not isinstance(fed["logrank"], str):
+    ok = {k: not isinstance(fed.get(k), str) for k in
+          ("km", "aj", "logrank", "logrank_strata", "cox_strata", "cox_pooled")}
+    if ok["km"]:
+        out["km"] = kaplan_meier(pooled_rows(folders, d, None, fed["km_grid"], "censor"))
+    if ok["aj"]:
+        out["aj"] = aalen_johansen(pooled_rows(folders, d, None, fed["aj_grid"], "competing"))
+    if ok["logrank"]:
         g = pooled_rows(folders, d, group, fed["logrank_grid"], "censor")
         out["logrank"] = logrank_test(g, group="group")
-    ge = pooled_rows(folders, d, group, None)
-    out["logrank_strata"] = logrank_test(ge, group="group", strata="region")
-    spec = fed["cox_strata"]["spec"]
-    cf = pooled_cox_frame(folders, spec, d, None)
-    out["cox_strata"] = cox_ph(cf, "stop", "event", spec["terms"], start="start",
-                               strata="region", cluster="region")
-    cg = pooled_cox_frame(folders, spec, d, fed["cox_pooled"]["grid"])
-    out["cox_pooled"] = cox_ph(cg, "stop", "event", spec["terms"], start="start")
+    if ok["logrank_strata"]:
+        out["logrank_strata"] = logrank_test(pooled_rows(folders, d, group, None),
+                                             group="group", strata="region")
+    if ok["cox_strata"]:
+        spec = fed["cox_strata"]["spec"]
+        cf = pooled_cox_frame(folders, spec, d, None)
+        out["cox_strata"] = cox_ph(cf, "stop", "event", spec["terms"], start="start",
+                                   strata="region", cluster="region")
+    if ok["cox_pooled"]:
+        spec = fed["cox_pooled"]["spec"]
+        cg = pooled_cox_frame(folders, spec, d, fed["cox_pooled"]["grid"])
+        out["cox_pooled"] = cox_ph(cg, "stop", "event", spec["terms"], start="start")
     return out
 
 
 def comparison(fed: Mapping[str, Any], pooled: Mapping[str, Any],
                times: Sequence[float] = (91.0, 182.0, 365.0)) -> pd.DataFrame:
-    """Federated and single-machine figures side by side, with their largest difference."""
+    """Federated and single-machine figures side by side, with their absolute difference
+    (curves at ``times``, or at the bin ends of a binned time axis)."""
     rows = []
-    kf, kp = fed["km"].at_times(times), pooled["km"].at_times(times)
-    for t, a, b in zip(times, kf["returned"], kp["returned"], strict=True):
-        rows.append(("Kaplan–Meier: share returned", f"day {t:g}", a, b))
-    af, ap = fed["aj"].at_times(times), pooled["aj"].at_times(times)
-    for t, a, b in zip(times, af["pstate"], ap["pstate"], strict=True):
-        rows.append(("Aalen–Johansen: cumulative incidence of return", f"day {t:g}", a, b))
-    if "logrank" in pooled:
-        rows.append(("log-rank chi² (pooled)", f"df {fed['logrank'].df}",
-                     fed["logrank"].chisq, pooled["logrank"].chisq))
-    rows.append(("log-rank chi² (stratified by region)", f"df {fed['logrank_strata'].df}",
-                 fed["logrank_strata"].chisq, pooled["logrank_strata"].chisq))
+
+    def at(key: str) -> Sequence[float]:  # bin ends on a binned axis (nothing known within)
+        g = fed[f"{key}_grid"]
+        return times if g is None else [float(x) for x in g[1:]]
+    if "km" in pooled:
+        kf, kp = fed["km"].at_times(at("km")), pooled["km"].at_times(at("km"))
+        for t, a, b in zip(at("km"), kf["returned"], kp["returned"], strict=True):
+            rows.append(("Kaplan–Meier: share returned", f"day {t:g}", a, b))
+    if "aj" in pooled:
+        af, ap = fed["aj"].at_times(at("aj")), pooled["aj"].at_times(at("aj"))
+        for t, a, b in zip(at("aj"), af["pstate"], ap["pstate"], strict=True):
+            rows.append(("Aalen–Johansen: cumulative incidence of return", f"day {t:g}", a,
+                         b))
+    for key, label in (("logrank", "log-rank chi² (pooled)"),
+                       ("logrank_strata", "log-rank chi² (stratified by region)")):
+        if key in pooled:
+            rows.append((label, f"df {fed[key].df}", fed[key].chisq, pooled[key].chisq))
     for key, label in (("cox_strata", "Cox, region-stratified: HR"),
                        ("cox_pooled", "Cox, pooled baseline: HR")):
+        if key not in pooled:
+            continue
         f, p = fed[key], pooled[key].table.set_index("term")
         for term, b in zip(f["terms"], f["coef"], strict=True):
             if term in set(f["spec"]["exposures"]):
@@ -240,20 +273,23 @@ def demo_text(min_cell: int = 10, group: str = "female", workdir: str | Path | N
         f"Federated analysis of the demo cohort: {len(folders)} regions, minimum cell size "
         f"{min_cell}, through {kind}.",
         f"Outcome: {fed['definition']}",
-        f"Time axis Kaplan–Meier: {_fmt_grid(fed['km_grid'])}",
-        f"Time axis Aalen–Johansen: {_fmt_grid(fed['aj_grid'])}",
-        f"Time axis pooled Cox: {_fmt_grid(fed['cox_pooled']['grid'])}",
         "Region-stratified log-rank and Cox: exact days (only per-region sums leave).",
     ]
-    if isinstance(fed["logrank"], str):
-        lines.append(f"Pooled log-rank by {group}: not possible within the cell rule "
-                     f"({fed['logrank']}).")
+    for key, what in (("km", "Kaplan–Meier"), ("aj", "Aalen–Johansen"),
+                      ("logrank", f"pooled log-rank by {group}")):
+        if not isinstance(fed[key], str):
+            lines.append(f"Time axis {what}: {_fmt_grid(fed[f'{key}_grid'])}")
+    if not isinstance(fed["cox_pooled"], str):
+        lines.append(f"Time axis pooled Cox: {_fmt_grid(fed['cox_pooled']['grid'])}")
+    for key in ("validation", "km", "aj", "logrank", "logrank_strata", "cox_strata",
+                "cox_pooled", "meta"):
+        if isinstance(fed[key], str):
+            lines.append(f"Not possible within the cell rule: {fed[key]}")
     lines += ["", cmp.to_string(index=False, float_format=lambda v: f"{v:.6g}"), "",
               f"Largest difference federated vs single machine: "
               f"{cmp['abs_difference'].max():.2g}", "",
-              "Random-effects meta-analysis of the per-region estimates "
-              f"({fed['meta']['method']}):"]
-    for p in fed["meta"]["pooled"]:
+              "Random-effects meta-analysis of the per-region estimates (REML):"]
+    for p in ([] if isinstance(fed["meta"], str) else fed["meta"]["pooled"]):
         est = np.exp(p["estimate"]) if p["measure"] == "log_hr" else p["estimate"]
         lo = np.exp(p["lower"]) if p["measure"] == "log_hr" else p["lower"]
         hi = np.exp(p["upper"]) if p["measure"] == "log_hr" else p["upper"]
