@@ -20,7 +20,8 @@ floating point):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -44,11 +45,37 @@ def _orgs(client, organizations: Sequence[int] | None) -> list[int]:
                                                       client.organization.list()]
 
 
+_LOG: list[dict] | None = None
+
+
+@contextmanager
+def recording() -> Iterator[list[dict]]:
+    """Record every message the central functions receive from the regions (method,
+    organization, decoded message) -- with any client, also vantage6's own mock, whose
+    child clients keep their results to themselves.
+
+    >>> with recording() as log:
+    ...     pass
+    >>> log
+    []
+    """
+    global _LOG
+    previous, _LOG = _LOG, []
+    try:
+        yield _LOG
+    finally:
+        _LOG = previous
+
+
 def _run(client, method: str, orgs: list[int], **kwargs: Any) -> list[dict]:
     task = client.task.create(input_={"method": method, "kwargs": kwargs},
                               organizations=orgs, name=method,
                               description=f"thuiszit-eval {method}")
-    return client.wait_for_results(task_id=task["id"])
+    results = client.wait_for_results(task_id=task["id"])
+    if _LOG is not None:
+        _LOG.extend({"method": method, "organization": o, "message": r}
+                    for o, r in zip(orgs, results, strict=True))
+    return results
 
 
 def _all_ok(results: list[dict], what: str) -> list[dict]:

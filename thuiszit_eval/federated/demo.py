@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..cohort import Cohort
 from ..survival import aalen_johansen, cox_ph, kaplan_meier, logrank_test
+from ._v6 import load_region_cohort
 from .central import FederationError
 from .combine import (
     aj_from_counts,
@@ -151,7 +151,7 @@ def pooled_rows(folders: Sequence[str | Path], definition=None, group=None, grid
     """Survival rows of all regions stacked (on one machine: the reference)."""
     parts = []
     for f in folders:
-        c = Cohort.load(f)
+        c = load_region_cohort(f)
         parts.append(survival_rows(c, definition, group, grid, collapse).assign(
             region=str(c.metadata.get("region"))))
     return pd.concat(parts, ignore_index=True)
@@ -162,7 +162,7 @@ def pooled_cox_frame(folders: Sequence[str | Path], spec: Mapping[str, Any],
     """Counting-process model rows of all regions stacked, coded by ``spec``."""
     parts = []
     for f in folders:
-        c = Cohort.load(f)
+        c = load_region_cohort(f)
         a = cox_arrays(model_frame(c, definition), spec, grid)
         df = pd.DataFrame(a["x"], columns=spec["terms"])
         df["start"], df["stop"], df["event"] = a["start"], a["stop"], a["event"]
