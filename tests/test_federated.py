@@ -156,6 +156,7 @@ def _safe_runs(client, out):
                                  grid="auto")
     out["validation"] = _central(client, "central_validation")
     out["meta"] = _central(client, "central_meta", definition=DEF)
+    out["tt"] = _central(client, "central_target_trial")
 
 
 def test_cells_force_a_coarser_time_axis(safe):
@@ -214,6 +215,31 @@ def test_meta_analysis_has_a_row_per_region(safe):
     bts = pooled[("log_hr", "back_to_school")]
     assert bts["k"] == 3 and bts["tau2"] >= 0 and 0 <= bts["i2"] <= 1
     assert bts["lower"] < bts["estimate"] < bts["upper"]
+
+
+def test_target_trial_rmst_is_the_regions_own_emulation_meta_analysed(folders, safe):
+    from thuiszit_eval.effects.target_trial import (
+        TargetTrial,
+        clone_censor_weight,
+        eligible_episodes,
+    )
+    from thuiszit_eval.federated.meta import random_effects
+    tt = safe["tt"]
+    by_region = {r["region"]: r for r in tt["regions"]}
+    assert len(by_region) + len(tt["refused"]) == 3 and len(by_region) >= 2
+    for f in folders:
+        c = Cohort.load(f)
+        if c.metadata["region"] not in by_region:
+            continue
+        local = clone_censor_weight(eligible_episodes(c, TargetTrial()), TargetTrial(),
+                                    region=None, n_boot=0, n_jobs=1, progress=False).rmst
+        sent = by_region[c.metadata["region"]]["rmst"]
+        _close([x["difference"] for x in sent], local["difference"], 1e-10)
+        _close([x["se"] for x in sent], local["se"], 1e-10)
+    p91 = next(p for p in tt["pooled"] if p["tau"] == 91)
+    d = [x["difference"] for r in tt["regions"] for x in r["rmst"] if x["tau"] == 91]
+    s = [x["se"] for r in tt["regions"] for x in r["rmst"] if x["tau"] == 91]
+    assert p91["estimate"] == pytest.approx(random_effects(d, s)["estimate"])
 
 
 # ---------------------------------------------------------------- disclosure

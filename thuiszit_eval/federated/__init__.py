@@ -23,6 +23,7 @@ from .central import (
     central_logrank_strata,
     central_meta,
     central_survival,
+    central_target_trial,
     central_validation,
 )
 from .partial import (
@@ -34,6 +35,7 @@ from .partial import (
     partial_model_levels,
     partial_region_estimates,
     partial_survival_counts,
+    partial_target_trial,
     partial_validation,
 )
 
@@ -45,6 +47,7 @@ __all__ = [
     "central_logrank_strata",
     "central_meta",
     "central_survival",
+    "central_target_trial",
     "central_validation",
     "mock_client",
     "partial_bin_check",
@@ -56,5 +59,6 @@ __all__ = [
     "partial_model_levels",
     "partial_region_estimates",
     "partial_survival_counts",
+    "partial_target_trial",
     "partial_validation",
 ]

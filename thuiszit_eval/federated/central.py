@@ -332,3 +332,27 @@ def central_meta(client, definition: Mapping[str, Any] | None = None,
             pooled.append({"measure": "returned", "term": f"{t:g}", **m})
     return {"spec": spec, "regions": ok, "refused": [r for r in res if not r.get("ok")],
             "pooled": pooled, "method": meta_method}
+
+
+@algorithm_client
+def central_target_trial(client, taus: Sequence[int] = (91, 182),
+                         meta_method: str = "REML", min_cell: int = DEFAULT_MIN_CELL,
+                         organizations: Sequence[int] | None = None) -> dict:
+    """Target-trial RMST difference (days at home, A − B) per region and pooled by
+    random-effects meta-analysis — *not* exact: the clone-censor-weight models are fitted
+    within each region. (An exact pooled version would fit the weight models federatedly,
+    by summed score and information as the Cox model, and pool weighted per-day counts;
+    not implemented.)"""
+    res = _run(client, "partial_target_trial", _orgs(client, organizations), taus=list(taus),
+               min_cell=min_cell)
+    ok = [r for r in res if r.get("ok")]
+    pooled = []
+    for t in taus:
+        est = [(r["region"], x["difference"], x["se"]) for r in ok for x in r["rmst"]
+               if x["tau"] == int(t)]
+        if len(est) >= 2:
+            pooled.append({"tau": int(t), **random_effects([e[1] for e in est],
+                                                           [e[2] for e in est],
+                                                           method=meta_method)})
+    return {"regions": ok, "refused": [r for r in res if not r.get("ok")],
+            "pooled": pooled, "method": meta_method}

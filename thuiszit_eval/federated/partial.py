@@ -387,6 +387,47 @@ def partial_region_estimates(cohort, spec: Mapping[str, Any],
     return _finish(cohort, msg, min_cell)
 
 
+@cohort_data
+def partial_target_trial(cohort, taus: Sequence[int] = (91, 182),
+                         min_cell: int = DEFAULT_MIN_CELL) -> dict:
+    """The region's emulated target trial (Back to School within 28 days, clone-censor-
+    weight, notebook 07's default protocol): RMST difference A − B at ``taus`` with its
+    robust SE (weights taken as known), for the meta-analysis. Sent only when each
+    strategy has at least ``min_cell`` followed episodes and the region at least
+    ``min_cell`` returns."""
+    from ..effects.target_trial import TargetTrial, clone_censor_weight, eligible_episodes
+    protocol = TargetTrial(taus=tuple(int(t) for t in taus))
+    el = eligible_episodes(cohort, protocol)
+    if not len(el):
+        return _refuse(cohort, "no eligible episodes for the target trial")
+    import warnings
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")  # a failed fit shows as non-finite, below
+            res = clone_censor_weight(el, protocol, region=None, n_boot=0, n_jobs=1,
+                                      progress=False)
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        return _refuse(cohort, f"the weight models could not be fitted ({exc})")
+    n = int(res.n_episodes)
+    arms = res.curves.groupby("arm", sort=False)
+    # followed clones per strategy at the end of the grace period (A: the starters)
+    at_grace = [int(g.loc[g["day"] <= protocol.grace_days, "n_at_risk"].iloc[-1])
+                for _, g in arms]
+    if n < min_cell or any(v < min_cell for v in at_grace):
+        return _refuse(cohort, f"fewer than {min_cell} episodes in a strategy")
+    tab = res.rmst
+    ok = np.isfinite(tab["se"]) & (tab["se"] > 0) & np.isfinite(tab["difference"])
+    if not ok.any():
+        return _refuse(cohort, "the weights of the target trial are not finite in this "
+                       "region (too few pupils per strategy for the weight models)")
+    msg = {"ok": True, "region": region_name(cohort), "n_episodes": n,
+           "rmst": [{"tau": int(t), "difference": float(dd), "se": float(se)}
+                    for t, dd, se, k in zip(tab["tau"], tab["difference"], tab["se"], ok,
+                                            strict=True) if k],
+           "count_fields": ["n_episodes"]}
+    return _finish(cohort, msg, min_cell)
+
+
 __all__ = [
     "DisclosureError",
     "ensure_safe",
@@ -398,5 +439,6 @@ __all__ = [
     "partial_model_levels",
     "partial_region_estimates",
     "partial_survival_counts",
+    "partial_target_trial",
     "partial_validation",
 ]
