@@ -207,3 +207,17 @@ def logrank_sentence(fed: Mapping[str, Any], lang: str = "nl") -> str:
                 f"{number(lr.chisq, lang, 2)}, p = {number(lr.p, lang, 3)}.")
     return (f"The pooled (unstratified) test on {axis}: chi² = {number(lr.chisq, lang, 2)}, "
             f"p = {number(lr.p, lang, 3)}.")
+
+
+def target_trial_numbers(tt: Mapping[str, Any], lang: str = "nl") -> dict[str, str]:
+    """The pooled target-trial RMST differences, formatted for the narrative."""
+    from ..narrative import number
+    out = {"k_refused": str(len(tt["refused"]))}
+    for p in tt["pooled"]:
+        t = p["tau"]
+        out[f"d{t}"] = number(p["estimate"], lang, 1)
+        out[f"lo{t}"] = number(p["lower"], lang, 1)
+        out[f"hi{t}"] = number(p["upper"], lang, 1)
+        out[f"k{t}"] = str(p["k"])
+        out[f"i2_{t}"] = f"{100 * p['i2']:.0f}%"
+    return out
