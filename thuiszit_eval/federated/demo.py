@@ -262,6 +262,7 @@ def demo_text(min_cell: int = 10, group: str = "female", workdir: str | Path | N
     work = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="thuiszit-fed-"))
     folders = split_cohort(demo_cohort_path(), work)
     say(f"{len(folders)} regions (one cohort folder per samenwerkingsverband) in {work}")
+    survival_rows(load_region_cohort(folders[0]), None, group)  # a bad group fails now
     client = mock_client(folders)
     say("federated run (every region answers with aggregates only) ...")
     fed = run_federated(client, group=group, min_cell=min_cell)
