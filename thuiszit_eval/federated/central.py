@@ -237,6 +237,8 @@ def central_cox(client, definition: Mapping[str, Any] | None = None,
     p = len(spec["terms"])
     calls = {"n": 0}
     if stratified:
+        grid = None if grid == "auto" else grid  # per-region sums need no time axis
+
         def terms_fn(beta):
             calls["n"] += 1
             res = _all_ok(_run(client, "partial_cox_stratified", orgs, beta=list(map(float,
