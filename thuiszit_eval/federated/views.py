@@ -52,14 +52,21 @@ def tiny(x: float) -> str:
 def validation_table(fed: Mapping[str, Any], lang: str = "nl") -> pd.DataFrame:
     """Per region: pupils and episodes read, rows rejected (all tables)."""
     rows = []
+    small = f"<{fed['min_cell']}"
+
+    def shown(v):  # a region suppressed counts below the minimum cell size
+        return small if v is None or pd.isna(v) else int(v)
+
     for r in fed["validation"]["regions"]:
+        if not r.get("ok"):
+            continue
         t = from_table(r["counts"]).set_index("table")
         rej = t["rows_rejected"]
         rows.append({tx("region", lang): r["region"],
-                     tx("pupils_read", lang): t.at["pupils", "rows_read"],
-                     tx("episodes_read", lang): t.at["episodes", "rows_read"],
+                     tx("pupils_read", lang): shown(t.at["pupils", "rows_read"]),
+                     tx("episodes_read", lang): shown(t.at["episodes", "rows_read"]),
                      tx("rejected", lang): int(rej.fillna(0).sum())
-                     if rej.notna().all() else f"<{fed['min_cell']}"})
+                     if rej.notna().all() else small})
     return pd.DataFrame(rows)
 
 
@@ -106,7 +113,10 @@ def meta_rows(fed: Mapping[str, Any], measure: str, term: str
               ) -> tuple[list[str], list[float], list[float], dict]:
     """Regions, estimates, SEs and the pooled result of one meta-analysed quantity."""
     m = fed["meta"]
-    pooled = next(p for p in m["pooled"] if p["measure"] == measure and p["term"] == term)
+    pooled = next((p for p in m["pooled"] if p["measure"] == measure and p["term"] == term),
+                  None)
+    if pooled is None:
+        return [], [], [], {}
     reg, est, se = [], [], []
     for r in m["regions"]:
         items = r["cox"] if measure == "log_hr" else r["km"]
@@ -137,8 +147,15 @@ def heterogeneity_table(fed: Mapping[str, Any], lang: str = "nl") -> pd.DataFram
 
 
 def forest(fed: Mapping[str, Any], measure: str, term: str, lang: str = "nl", ax=None):
-    """Forest plot of one quantity: hazard ratio (log scale) or share returned."""
+    """Forest plot of one quantity: hazard ratio (log scale) or share returned; an empty
+    axis with a note when fewer than two regions could estimate it."""
     reg, est, se, pooled = meta_rows(fed, measure, term)
+    if not pooled:
+        import matplotlib.pyplot as plt
+        ax = ax or plt.subplots(figsize=(6, 2))[1]
+        ax.text(0.5, 0.5, "< 2 regio's" if lang == "nl" else "< 2 regions", ha="center")
+        ax.set_axis_off()
+        return ax
     hr = measure == "log_hr"
     tab = forest_table(reg, est, se, pooled, exp=hr)
     labels = code_labels("main_intervention", lang)
