@@ -206,6 +206,9 @@ def test_validation_counts_add_up(folders, safe):
             read[t] += int(tab.loc[tab["table"] == t, "rows_read"].iloc[0])
     want = {t: sum(len(getattr(Cohort.load(f), t)) for f in folders) for t in read}
     assert read == want
+    totals = {t["table"]: t for t in safe["validation"]["totals"]}
+    assert {t: totals[t]["rows_read"] for t in read} == want
+    assert totals["pupils"]["cells_suppressed"] == 0
 
 
 def test_meta_analysis_has_a_row_per_region(safe):

@@ -114,10 +114,26 @@ def _partition(client, orgs: list[int], kind: str, definition: Mapping[str, Any]
 @algorithm_client
 def central_validation(client, min_cell: int = DEFAULT_MIN_CELL,
                        organizations: Sequence[int] | None = None) -> dict:
-    """Validation counts of every region, and their totals (a region's count below
-    ``min_cell`` is unknown: the total then says how many such cells it misses)."""
+    """Validation counts of every region, and their totals per table (a region's count
+    below ``min_cell`` is unknown: ``cells_suppressed`` says how many the total misses,
+    so with a nonzero value the total is a lower bound)."""
     res = _run(client, "partial_validation", _orgs(client, organizations), min_cell=min_cell)
-    return {"regions": res}
+    cols = ["rows_read", "rows_accepted", "rows_rejected", "rows_warned"]
+    totals: dict[str, dict[str, Any]] = {}
+    for r in res:
+        if not r.get("ok"):
+            continue
+        tab = from_table(r["counts"])
+        for row in tab.itertuples(index=False):
+            t = totals.setdefault(row.table, {"table": row.table, **dict.fromkeys(cols, 0),
+                                              "cells_suppressed": 0})
+            for c in cols:
+                v = getattr(row, c)
+                if v is None or v != v:  # suppressed in that region: the total is a floor
+                    t["cells_suppressed"] += 1
+                else:
+                    t[c] += int(v)
+    return {"regions": res, "totals": list(totals.values())}
 
 
 @algorithm_client
