@@ -21,3 +21,13 @@ def test_federated_demo_bad_group_is_a_message_not_a_traceback(capsys, tmp_path)
     assert code == cli.EXIT_ERROR
     err = capsys.readouterr().err
     assert "no_such_column" in err and "Traceback" not in err
+
+
+def test_notebook_13_narrative_same_sections_and_numbers_in_both_languages():
+    import re
+
+    from thuiszit_eval.narrative import sections
+    nl, en = sections("13_multi_region", "nl"), sections("13_multi_region", "en")
+    assert nl.keys() == en.keys() and {"intro", "curves", "target_trial"} <= set(nl)
+    for k in nl:
+        assert set(re.findall(r"{(\w+)}", nl[k])) == set(re.findall(r"{(\w+)}", en[k])), k
