@@ -397,7 +397,10 @@ def partial_target_trial(cohort, taus: Sequence[int] = (91, 182),
     ``min_cell`` returns."""
     from ..effects.target_trial import TargetTrial, clone_censor_weight, eligible_episodes
     protocol = TargetTrial(taus=tuple(int(t) for t in taus))
-    el = eligible_episodes(cohort, protocol)
+    try:
+        el = eligible_episodes(cohort, protocol)
+    except KeyError as exc:  # the emulation's covariates are not all in this cohort
+        return _refuse(cohort, f"the target-trial emulation needs the column {exc}")
     if not len(el):
         return _refuse(cohort, "no eligible episodes for the target trial")
     import warnings

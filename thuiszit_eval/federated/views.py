@@ -183,7 +183,16 @@ def federate(cohort_folder: str = "", min_cell: int = 10, group: str = "female"
     else:
         from ..simulate import demo_cohort_path
         source = demo_cohort_path()
-    folders = split_cohort(source, Path(tempfile.mkdtemp(prefix="thuiszit-fed-")))
+    try:
+        folders = split_cohort(source, Path(tempfile.mkdtemp(prefix="thuiszit-fed-")))
+    except ValueError as exc:  # no swv_id column: nothing to federate
+        folders, why = [], str(exc)
+    if len(folders) < 2:
+        why = why if not folders else "the cohort has only one samenwerkingsverband"
+        keys = ("validation", "km", "aj", "logrank", "logrank_strata", "cox_strata",
+                "cox_pooled", "meta", "target_trial")
+        return {"fed": {**dict.fromkeys(keys, why), "min_cell": min_cell},
+                "pooled": {}, "n_regions": len(folders), "n_messages": 0, "n_refused": 0}
     client = mock_client(folders)
     fed = run_federated(client, group=group, min_cell=min_cell)
     pooled = run_pooled(folders, fed, group=group)
