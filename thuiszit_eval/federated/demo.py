@@ -265,7 +265,9 @@ def demo_text(min_cell: int = 10, group: str = "female", workdir: str | Path | N
     survival_rows(load_region_cohort(folders[0]), None, group)  # a bad group fails now
     client = mock_client(folders)
     say("federated run (every region answers with aggregates only) ...")
-    fed = run_federated(client, group=group, min_cell=min_cell)
+    from .central import recording
+    with recording() as log:
+        fed = run_federated(client, group=group, min_cell=min_cell)
     say("single-machine run on the pooled rows ...")
     pooled = run_pooled(folders, fed, group=group)
     cmp = comparison(fed, pooled)
@@ -308,7 +310,7 @@ def demo_text(min_cell: int = 10, group: str = "female", workdir: str | Path | N
             lines.append(f"  RMST difference at day {p['tau']}: {p['estimate']:.1f} days at "
                          f"home ({p['lower']:.1f} to {p['upper']:.1f}), {p['k']} regions, "
                          f"I² = {100 * p['i2']:.0f}%")
-    n_msg = len(client.results) if hasattr(client, "results") else 0
-    lines += ["", f"{n_msg} messages left the regions; each was checked for small cells and "
-              "identifiers before it left."]
+    n_bad = sum(1 for m in log if not m["message"].get("ok"))
+    lines += ["", f"{len(log)} messages left the regions ({n_bad} of them refusals without "
+              "numbers); each was checked for small cells and identifiers before it left."]
     return "\n".join(lines)
