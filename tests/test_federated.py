@@ -73,7 +73,7 @@ def exact(folders):
     out["cox_pupil"] = _central(client, "central_cox", definition=DEF, stratified=True,
                                 variance="cluster-pupil", min_cell=1)
     out["cox_pooled"] = _central(client, "central_cox", definition=DEF, stratified=False,
-                                 grid=None, min_cell=1)
+                                 grid=None, variance="cluster-pupil", min_cell=1)
     return out
 
 
@@ -130,9 +130,10 @@ def test_stratified_cox_equals_pooled(folders, exact):
 def test_unstratified_cox_equals_pooled(folders, exact):
     fed = exact["cox_pooled"]
     assert fed["grid"] is None
-    ref = _cox_ref(folders, fed)
+    ref = _cox_ref(folders, fed, cluster="pupil")
     _close(fed["coef"], ref.table["coef"], 1e-6)
     _close(np.sqrt(np.diag(fed["var_model"])), ref.table["se_model"], 1e-6)
+    _close(np.sqrt(np.diag(fed["var_robust"])), ref.table["se_robust"], 1e-6)
     _close(fed["loglik"], ref.loglik, 1e-6)
 
 
@@ -190,10 +191,11 @@ def test_safe_stratified_analyses_are_exact_without_coarsening(folders, safe, ex
 
 def test_coarsened_unstratified_cox_equals_pooled_on_the_same_bins(folders, safe):
     fed = safe["cox_pooled"]
-    assert fed["grid"] is not None
-    ref = _cox_ref(folders, fed, grid=fed["grid"])
+    assert fed["grid"] is not None and fed["variance"] == "cluster-region"
+    ref = _cox_ref(folders, fed, grid=fed["grid"], cluster="region")
     _close(fed["coef"], ref.table["coef"], 1e-6)
     _close(np.sqrt(np.diag(fed["var_model"])), ref.table["se_model"], 1e-6)
+    _close(np.sqrt(np.diag(fed["var_robust"])), ref.table["se_robust"], 1e-6)
 
 
 def test_validation_counts_add_up(folders, safe):

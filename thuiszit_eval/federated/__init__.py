@@ -29,6 +29,7 @@ from .central import (
 from .partial import (
     partial_bin_check,
     partial_cox_event_times,
+    partial_cox_meat,
     partial_cox_risksets,
     partial_cox_stratified,
     partial_logrank_sums,
@@ -52,6 +53,7 @@ __all__ = [
     "mock_client",
     "partial_bin_check",
     "partial_cox_event_times",
+    "partial_cox_meat",
     "partial_cox_risksets",
     "partial_cox_stratified",
     "partial_logrank_sums",

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..survival._coxcore import newton
 from ._v6 import algorithm_client
-from .combine import efron_from_risksets
+from .combine import efron_from_risksets, efron_hazard_terms
 from .disclosure import START_BIN, from_table
 from .local import DEFAULT_DEFINITION, merge_bins, start_boundaries
 from .meta import random_effects
@@ -241,8 +241,10 @@ def central_cox(client, definition: Mapping[str, Any] | None = None,
     (the toolkit's default for the regional models) or ``"cluster-pupil"``.
 
     ``stratified=False``: one pooled baseline; each Newton step collects per-time risk-set
-    sums at the pooled return times (on ``grid``, ``"auto"`` = the finest grid every
-    region accepts); model-based variance.
+    sums at the pooled return times (on ``grid``, ``"auto"`` = exact days if every region
+    accepts, else merged bins); ``variance`` as above: the sandwich takes one more round,
+    in which the central sends the pooled per-time hazard pieces back and each region
+    returns its clustered score residuals.
     """
     d = dict(DEFAULT_DEFINITION if definition is None else definition)
     orgs = _orgs(client, organizations)
@@ -306,8 +308,23 @@ def central_cox(client, definition: Mapping[str, Any] | None = None,
         res = rs(beta)
         loglik, _, info = efron_from_risksets(res, beta)
         v, vr = np.linalg.inv(info), None
-        variance = "model"
         n_pupils = None
+        if variance in ("cluster-pupil", "cluster-region"):
+            # second round: the pooled hazard pieces go back, each region returns its
+            # clustered score residuals (the sandwich's meat)
+            meat = _all_ok(_run(client, "partial_cox_meat", orgs, beta=list(map(float, beta)),
+                                spec=spec, times=times, hazard=efron_hazard_terms(res, beta),
+                                definition=d, grid=used_grid,
+                                cluster=variance.split("-")[1], min_cell=min_cell),
+                           "unstratified Cox: sandwich variance")
+            if variance == "cluster-region":
+                u = np.array([m["resid_sum"] for m in meat])
+                vr = v @ (u.T @ u) @ v
+            else:
+                vr = v @ sum(np.asarray(m["meat"]) for m in meat) @ v
+            n_pupils = sum(m["n_pupils"] for m in meat)
+        else:
+            variance = "model"
         n_events = int(sum(np.sum(r["n_event"]) for r in res))
     return {"terms": spec["terms"], "spec": spec, "coef": beta.tolist(),
             "var_model": v.tolist(), "var_robust": None if vr is None else vr.tolist(),

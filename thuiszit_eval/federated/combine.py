@@ -180,3 +180,31 @@ def efron_from_risksets(messages: Sequence[dict], beta: np.ndarray
     score = sx.sum(axis=0) - xbar.sum(axis=0)
     info = (num2 / den[:, None, None]).sum(axis=0) - np.einsum("ki,kj->ij", xbar, xbar)
     return loglik, score, info
+
+
+def efron_hazard_terms(messages: Sequence[dict], beta: np.ndarray) -> dict[str, list]:
+    """Pooled per-time pieces of the Efron score residuals at ``beta``, to send back to the
+    regions for the sandwich variance: h (hazard increment), g = Σ haz·x̄, their
+    (1 − j/d)-weighted versions h2, g2 for the returning rows, and x̄ averaged over the
+    sub-steps (as :func:`thuiszit_eval.survival._coxcore.cox_terms` with ``resid=True``).
+    Each is a sum over the pooled risk set, never one person's value."""
+    def tot(key):
+        return sum(np.asarray(m[key], dtype=float) for m in messages)
+
+    d = tot("n_event").astype(int)
+    s0, s1, d0, d1 = tot("s0"), tot("s1"), tot("d0"), tot("d1")
+    nt, p = s1.shape
+    ti = np.repeat(np.arange(nt), d)
+    first = np.concatenate([[0], np.cumsum(d)[:-1]])
+    frac = (np.arange(len(ti)) - np.repeat(first, d)) / d[ti]
+    den = s0[ti] - frac * d0[ti]
+    xbar = (s1[ti] - frac[:, None] * d1[ti]) / den[:, None]
+    haz = 1.0 / den
+    h = np.bincount(ti, weights=haz, minlength=nt)
+    h2 = np.bincount(ti, weights=(1 - frac) * haz, minlength=nt)
+    g, g2, xm = np.zeros((nt, p)), np.zeros((nt, p)), np.zeros((nt, p))
+    np.add.at(g, ti, haz[:, None] * xbar)
+    np.add.at(g2, ti, ((1 - frac) * haz)[:, None] * xbar)
+    np.add.at(xm, ti, xbar / d[ti, None])
+    return {"h": h.tolist(), "g": g.tolist(), "h2": h2.tolist(), "g2": g2.tolist(),
+            "xmean": xm.tolist()}

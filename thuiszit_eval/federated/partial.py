@@ -332,6 +332,44 @@ def partial_cox_risksets(cohort, beta: Sequence[float], spec: Mapping[str, Any],
     return _finish(cohort, msg, min_cell)
 
 
+@cohort_data
+def partial_cox_meat(cohort, beta: Sequence[float], spec: Mapping[str, Any],
+                     times: Sequence[float], hazard: Mapping[str, Sequence],
+                     definition: Mapping[str, Any] | None = None,
+                     grid: float | Sequence[float] | None = None, cluster: str = "pupil",
+                     min_cell: int = DEFAULT_MIN_CELL) -> dict:
+    """The region's part of the sandwich variance of the one-baseline Cox model: its rows'
+    Efron score residuals at the fitted ``beta``, computed from the pooled per-time
+    ``hazard`` pieces the central sends, summed per pupil (``cluster="pupil"``: the
+    p × p sum of their outer products) or over the region (``"region"``: p numbers)."""
+    a = _arrays(cohort, definition, spec, grid)
+    why = _cox_counts_ok(a, min_cell)
+    if why:
+        return _refuse(cohort, why)
+    t = np.asarray(times, dtype=float)
+    x, b = a["x"], np.asarray(beta, dtype=float)
+    eh = np.exp(x @ b)
+    h, h2 = np.asarray(hazard["h"], float), np.asarray(hazard["h2"], float)
+    g, g2 = np.asarray(hazard["g"], float), np.asarray(hazard["g2"], float)
+    xm = np.asarray(hazard["xmean"], float)
+    ch = np.concatenate([[0.0], np.cumsum(h)])
+    cg = np.vstack([np.zeros((1, x.shape[1])), np.cumsum(g, axis=0)])
+    i_stop = np.searchsorted(t, a["stop"], side="right")
+    i_start = np.searchsorted(t, a["start"], side="right")
+    rr = -eh[:, None] * (x * (ch[i_stop] - ch[i_start])[:, None] - (cg[i_stop] - cg[i_start]))
+    dm = a["event"] == 1
+    di = np.searchsorted(t, a["stop"][dm])
+    rr[dm] += x[dm] - xm[di] - eh[dm, None] * (x[dm] * (h2 - h)[di, None] - (g2 - g)[di])
+    msg = {"ok": True, "region": region_name(cohort),
+           "n_pupils": int(len(np.unique(a["pupil"]))), "count_fields": ["n_pupils"]}
+    if cluster == "region":
+        msg["resid_sum"] = rr.sum(axis=0).tolist()
+    else:
+        u = pd.DataFrame(rr).groupby(a["pupil"], sort=False).sum().to_numpy()
+        msg["meat"] = (u.T @ u).tolist()
+    return _finish(cohort, msg, min_cell)
+
+
 # ------------------------------------------------------------------------- per region
 @cohort_data
 def partial_region_estimates(cohort, spec: Mapping[str, Any],
@@ -436,6 +474,7 @@ __all__ = [
     "ensure_safe",
     "partial_bin_check",
     "partial_cox_event_times",
+    "partial_cox_meat",
     "partial_cox_risksets",
     "partial_cox_stratified",
     "partial_logrank_sums",
