@@ -16,6 +16,7 @@ Example
         --covariates ses_score=ses_index --regions 5 --region-prefix SWV23 --out small
     thuiszit-eval report my_cohort --out report/ --lang nl --min-cell 10
     thuiszit-eval demo
+    thuiszit-eval federated-demo --min-cell 10
 """
 
 from __future__ import annotations
@@ -150,6 +151,13 @@ def _demo(args: argparse.Namespace) -> int:
     return code
 
 
+def _federated_demo(args: argparse.Namespace) -> int:
+    from .federated.demo import demo_text
+
+    print(demo_text(min_cell=args.min_cell, group=args.group, workdir=args.workdir))
+    return EXIT_OK
+
+
 def _add_report_options(p: argparse.ArgumentParser, default_out: str | None) -> None:
     p.add_argument("--out", required=default_out is None, default=default_out,
                    help="folder for report.html, the executed notebooks and the tables")
@@ -250,6 +258,13 @@ def build_parser() -> argparse.ArgumentParser:
     dm = sub.add_parser("demo", help="the report on the simulated demo cohort")
     _add_report_options(dm, "demo-report")
     dm.set_defaults(func=_demo)
+
+    fd = sub.add_parser("federated-demo", help="the pooled analysis of the demo cohort split "
+                        "by samenwerkingsverband, through a mock vantage6 federation")
+    fd.add_argument("--min-cell", type=int, default=10, help="minimum cell size (10)")
+    fd.add_argument("--group", default="female", help="grouping of the log-rank test (female)")
+    fd.add_argument("--workdir", help="folder for the regional cohort folders (a temp folder)")
+    fd.set_defaults(func=_federated_demo)
 
     d = sub.add_parser("dictionary", help="print the data dictionary (Markdown)")
     d.set_defaults(func=_dictionary)
