@@ -45,9 +45,15 @@ def notebook_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "notebooks"
 
 
+#: Notebooks not part of a single cohort's report: 13 analyses a federation of regional
+#: cohorts (the demo's mock federation), not the cohort the report is about.
+NOT_IN_REPORT = ("13_multi_region.ipynb",)
+
+
 def notebook_paths() -> list[Path]:
     """The report's notebooks in reading order (``NN_name.ipynb``)."""
-    return sorted(notebook_dir().glob("[0-9][0-9]_*.ipynb"))
+    return sorted(p for p in notebook_dir().glob("[0-9][0-9]_*.ipynb")
+                  if p.name not in NOT_IN_REPORT)
 
 
 #: Exceptions by which a notebook says its question does not apply to this cohort, or that

@@ -252,7 +252,7 @@ def demo_text(min_cell: int = 10, group: str = "female", workdir: str | Path | N
     single-machine analysis of the same rows."""
     import tempfile
 
-    from ..simulate import demo_cohort_path
+    from ..demo import cohort_or_demo
     from ._v6 import HAVE_VANTAGE6, mock_client
 
     def say(msg: str) -> None:
@@ -260,7 +260,7 @@ def demo_text(min_cell: int = 10, group: str = "female", workdir: str | Path | N
             print(msg, flush=True)
 
     work = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="thuiszit-fed-"))
-    folders = split_cohort(demo_cohort_path(), work)
+    folders = split_cohort(cohort_or_demo(""), work)
     say(f"{len(folders)} regions (one cohort folder per samenwerkingsverband) in {work}")
     survival_rows(load_region_cohort(folders[0]), None, group)  # a bad group fails now
     client = mock_client(folders)

@@ -175,14 +175,11 @@ def federate(cohort_folder: str = "", min_cell: int = 10, group: str = "female"
     import tempfile
     from pathlib import Path
 
+    from ..demo import cohort_or_demo
     from ._v6 import mock_client, partial_messages
     from .demo import run_federated, run_pooled, split_cohort
 
-    if cohort_folder:
-        source = Path(cohort_folder)
-    else:
-        from ..simulate import demo_cohort_path
-        source = demo_cohort_path()
+    source = cohort_or_demo(cohort_folder)
     try:
         folders = split_cohort(source, Path(tempfile.mkdtemp(prefix="thuiszit-fed-")))
     except ValueError as exc:  # no swv_id column: nothing to federate
