@@ -135,6 +135,48 @@ def test_cox_on_the_example_adjusts_for_ses_index_or_says_why(example: Cohort):
     with pytest.raises(NotEstimable) as info:
         R.fit_cox_models(example)
     assert "terugkeren" in info.value.text("nl") and "returns" in info.value.text("en")
+    # the design holds the cohort's own SES field; with the minimums relaxed the model is
+    # tried and its failure (7 returns, 16 terms) is said in words, not a LinAlgError
+    from thuiszit_eval.estimability import relaxed
+    from thuiszit_eval.outcomes import OutcomeDefinition
+
+    with relaxed():
+        _, X, _ = R._time_varying_frame(example, OutcomeDefinition(), None, None)
+        assert "ses_index" in X.columns
+        with pytest.raises(NotEstimable, match="do not support"):
+            R.fit_cox_models(example)
+
+
+def test_effect_estimators_run_on_the_example_with_its_ses_index(example: Cohort):
+    """CCW, landmark and IPTW on data_schema/example adjust for its ses_index; its 15
+    episodes are below every minimum, so this checks the machinery (relaxed), and by
+    default each says why it cannot estimate."""
+    from thuiszit_eval.effects import (
+        IPTWSurvival,
+        PropensityModel,
+        default_covariates,
+        point_treatment_data,
+    )
+    from thuiszit_eval.effects.landmark import landmark_analysis
+    from thuiszit_eval.effects.target_trial import adjustment_terms, clone_censor_weight
+    from thuiszit_eval.estimability import quiet, relaxed
+
+    for run in (lambda: clone_censor_weight(example, n_boot=0, progress=False),
+                lambda: landmark_analysis(example, hazard_ratio=False, progress=False),
+                lambda: point_treatment_data(example)):
+        with pytest.raises(NotEstimable):
+            run()
+    with relaxed(), quiet():
+        el = eligible_episodes(example)
+        assert "ses_index" in adjustment_terms(el)
+        ccw = clone_censor_weight(example, n_boot=0, progress=False)
+        assert ccw.n_episodes == len(el)
+        landmark_analysis(example, hazard_ratio=False, progress=False)
+        data = point_treatment_data(example)
+        covs = default_covariates(data)
+        assert "ses_index" in covs
+        fit = IPTWSurvival(PropensityModel(covs)).fit(data)
+        assert "ses_index" in fit.propensity_.design_.columns
 
 
 def test_dict_of_tables_needs_a_follow_up_end(example: Cohort):

@@ -373,8 +373,11 @@ def _fit(data: pd.DataFrame, X: pd.DataFrame, duration: str, start: str | None,
     if start:
         df["_start"] = data[start].to_numpy(float)
     cluster = {"pupil": "_pupil", "region": "_region", "model": None}[se]
-    fit = cox_ph(df, "_stop", "_event", list(X.columns), start="_start" if start else None,
-                 strata="_region", cluster=cluster)
+    try:
+        fit = cox_ph(df, "_stop", "_event", list(X.columns), start="_start" if start else None,
+                     strata="_region", cluster=cluster)
+    except np.linalg.LinAlgError as exc:  # e.g. a term without any event: no finite estimate
+        raise NotEstimable("singular", what="cox") from exc
     if se == "region":
         g = int(df["_region"].nunique())
         if g < 3:

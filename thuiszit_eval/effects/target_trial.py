@@ -62,7 +62,7 @@ from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
 from .. import covariates as cov
-from .. import messages
+from .. import estimability, messages
 from ..estimability import NotEstimable
 from .marginal_hr import marginal_hazard_ratio
 
@@ -968,6 +968,8 @@ def require_trial(el: pd.DataFrame, protocol: TargetTrial, what: str = "ccw") ->
     if not np.isfinite(start).any():
         raise NotEstimable("no_treatment", what=what, treatment=protocol.treatment_label)
     early = int((start <= protocol.grace_days).sum())
+    if estimability._RELAXED:
+        return
     if (early < MIN_STARTERS or len(el) - early < MIN_STARTERS
             or int(el["returned"].sum()) < MIN_RETURNS):
         raise NotEstimable("arms", what=what, min_n=MIN_STARTERS, min_events=MIN_RETURNS)
