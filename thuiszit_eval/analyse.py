@@ -19,8 +19,8 @@ rows with fewer than ``min_cell`` pupils at risk are left out, as in the figures
 Example
 -------
 >>> from thuiszit_eval.cohort import Cohort
->>> from thuiszit_eval.simulate import demo_cohort_path
->>> tables = analyse_cohort(Cohort.load(demo_cohort_path()), "out")  # doctest: +SKIP
+>>> from thuiszit_eval.demo import cohort_or_demo
+>>> tables = analyse_cohort(Cohort.load(cohort_or_demo("")), "out")  # doctest: +SKIP
 """
 
 from __future__ import annotations

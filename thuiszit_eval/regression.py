@@ -47,8 +47,8 @@ into 0/1 and drops constant columns.
 Example
 -------
 >>> from thuiszit_eval.cohort import Cohort
->>> from thuiszit_eval.simulate import demo_cohort_path
->>> cohort = Cohort.load(demo_cohort_path())                     # doctest: +SKIP
+>>> from thuiszit_eval.demo import cohort_or_demo
+>>> cohort = Cohort.load(cohort_or_demo(""))                     # doctest: +SKIP
 >>> tab = fit_cox_models(cohort)                                 # doctest: +SKIP
 >>> tab.loc[tab.term == "back_to_school", ["model", "hr"]]       # doctest: +SKIP
 """
@@ -469,8 +469,8 @@ def fit_cox_models(cohort: Cohort, definition: OutcomeDefinition | None = None,
     Example
     -------
     >>> from thuiszit_eval.cohort import Cohort
-    >>> from thuiszit_eval.simulate import demo_cohort_path
-    >>> tab = fit_cox_models(Cohort.load(demo_cohort_path()))   # doctest: +SKIP
+    >>> from thuiszit_eval.demo import cohort_or_demo
+    >>> tab = fit_cox_models(Cohort.load(cohort_or_demo("")))   # doctest: +SKIP
     >>> compare_models(tab)                                      # doctest: +SKIP
     """
     d = definition or OutcomeDefinition()
@@ -605,8 +605,8 @@ def ph_check(cohort: Cohort, definition: OutcomeDefinition | None = None,
     Example
     -------
     >>> from thuiszit_eval.cohort import Cohort
-    >>> from thuiszit_eval.simulate import demo_cohort_path
-    >>> ph_check(Cohort.load(demo_cohort_path())).tail(1)   # doctest: +SKIP
+    >>> from thuiszit_eval.demo import cohort_or_demo
+    >>> ph_check(Cohort.load(cohort_or_demo(""))).tail(1)   # doctest: +SKIP
     """
     d = definition or OutcomeDefinition()
     cpx, X, ivs = _time_varying_frame(cohort, d, covariates, reference)
@@ -688,8 +688,8 @@ def competing_risks_summary(cohort: Cohort, definition: OutcomeDefinition | None
     Example
     -------
     >>> from thuiszit_eval.cohort import Cohort
-    >>> from thuiszit_eval.simulate import demo_cohort_path
-    >>> cr = competing_risks_summary(Cohort.load(demo_cohort_path()))   # doctest: +SKIP
+    >>> from thuiszit_eval.demo import cohort_or_demo
+    >>> cr = competing_risks_summary(Cohort.load(cohort_or_demo("")))   # doctest: +SKIP
     >>> cr.cumulative_incidence.query("cause == 1")                     # doctest: +SKIP
     """
     d = definition or OutcomeDefinition()

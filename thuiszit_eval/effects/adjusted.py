@@ -134,8 +134,8 @@ def point_treatment_data(
     Example
     -------
     >>> from thuiszit_eval.cohort import Cohort
-    >>> from thuiszit_eval.simulate import demo_cohort_path
-    >>> df = point_treatment_data(Cohort.load(demo_cohort_path()))  # doctest: +SKIP
+    >>> from thuiszit_eval.demo import cohort_or_demo
+    >>> df = point_treatment_data(Cohort.load(cohort_or_demo("")))  # doctest: +SKIP
     >>> sorted(df["treated"].unique())  # doctest: +SKIP
     [0, 1]
     """
@@ -429,8 +429,8 @@ class IPTWSurvival(_AdjustedBase):
     Example
     -------
     >>> from thuiszit_eval.cohort import Cohort
-    >>> from thuiszit_eval.simulate import demo_cohort_path
-    >>> df = point_treatment_data(Cohort.load(demo_cohort_path()))  # doctest: +SKIP
+    >>> from thuiszit_eval.demo import cohort_or_demo
+    >>> df = point_treatment_data(Cohort.load(cohort_or_demo("")))  # doctest: +SKIP
     >>> fit = IPTWSurvival(PropensityModel(default_covariates(df))).fit(df)  # doctest: +SKIP
     >>> fit.bootstrap(200, seed=1, progress=False).difference_  # doctest: +SKIP
     """

@@ -16,9 +16,10 @@ the first ``L`` days and the pupils who returned before ``L``).
 
 Example
 -------
->>> from thuiszit_eval.simulate import simulate_cohort
+>>> from thuiszit_eval.cohort import Cohort
+>>> from thuiszit_eval.demo import cohort_or_demo
 >>> from thuiszit_eval.effects.landmark import landmark_analysis
->>> res = landmark_analysis(simulate_cohort(1500, seed=5, progress=False))
+>>> res = landmark_analysis(Cohort.load(cohort_or_demo("")))
 >>> res.rmst["tau"].tolist()
 [91, 182]
 """
@@ -142,8 +143,9 @@ def landmark_analysis(
         days at home between the landmark and ``tau``.
 
     Example:
-        >>> from thuiszit_eval.simulate import simulate_cohort
-        >>> res = landmark_analysis(simulate_cohort(1500, seed=5, progress=False),
+        >>> from thuiszit_eval.cohort import Cohort
+        >>> from thuiszit_eval.demo import cohort_or_demo
+        >>> res = landmark_analysis(Cohort.load(cohort_or_demo("")),
         ...                         landmark_days=28, hazard_ratio=False)
         >>> bool(res.rmst["rmst_A"].le(182 - 28).all())
         True

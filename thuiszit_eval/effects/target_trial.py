@@ -38,9 +38,10 @@ the report) and :func:`thuiszit_eval.effects.landmark.landmark_analysis` the lan
 
 Example
 -------
->>> from thuiszit_eval.simulate import simulate_cohort
+>>> from thuiszit_eval.cohort import Cohort
+>>> from thuiszit_eval.demo import cohort_or_demo
 >>> from thuiszit_eval.effects.target_trial import TargetTrial, clone_censor_weight
->>> sim = simulate_cohort(1500, seed=5, progress=False)
+>>> sim = Cohort.load(cohort_or_demo(""))
 >>> res = clone_censor_weight(sim, TargetTrial(), n_boot=0)
 >>> list(res.rmst.columns[:4])
 ['tau', 'rmst_A', 'rmst_B', 'difference']
@@ -296,8 +297,9 @@ def eligible_episodes(data: Any, protocol: TargetTrial | None = None,
         what was left out (:func:`thuiszit_eval.covariates.missing_report`).
 
     Example:
-        >>> from thuiszit_eval.simulate import simulate_cohort
-        >>> el = eligible_episodes(simulate_cohort(500, seed=1, progress=False))
+        >>> from thuiszit_eval.cohort import Cohort
+        >>> from thuiszit_eval.demo import cohort_or_demo
+        >>> el = eligible_episodes(Cohort.load(cohort_or_demo("")))
         >>> bool((el["time"] > 0).all() and el["age_at_report"].between(5, 14).all())
         True
     """
@@ -619,8 +621,9 @@ def clones(data: Any, protocol: TargetTrial | None = None, horizon: int | None =
     (follow-up end) or ``at_home`` (still home at the horizon).
 
     Example:
-        >>> from thuiszit_eval.simulate import simulate_cohort
-        >>> c = clones(simulate_cohort(500, seed=1, progress=False))
+        >>> from thuiszit_eval.cohort import Cohort
+        >>> from thuiszit_eval.demo import cohort_or_demo
+        >>> c = clones(Cohort.load(cohort_or_demo("")))
         >>> c.groupby("arm").size().nunique()  # every episode in both arms
         1
     """
@@ -904,8 +907,9 @@ def clone_censor_weight(
         An :class:`EffectResult`; ``print(result)`` states the emulated protocol.
 
     Example:
-        >>> from thuiszit_eval.simulate import simulate_cohort
-        >>> res = clone_censor_weight(simulate_cohort(1500, seed=5, progress=False),
+        >>> from thuiszit_eval.cohort import Cohort
+        >>> from thuiszit_eval.demo import cohort_or_demo
+        >>> res = clone_censor_weight(Cohort.load(cohort_or_demo("")),
         ...                           n_boot=20, seed=1, n_jobs=1, progress=False)
         >>> res.rmst["tau"].tolist(), res.rmst["se_method"].str[:9].iloc[0]
         ([91, 182], 'bootstrap')
@@ -989,8 +993,9 @@ def naive_analysis(data: Any, protocol: TargetTrial | None = None,
     pupil-clustered) SE, and an unadjusted Cox hazard ratio.
 
     Example:
-        >>> from thuiszit_eval.simulate import simulate_cohort
-        >>> res = naive_analysis(simulate_cohort(1500, seed=5, progress=False))
+        >>> from thuiszit_eval.cohort import Cohort
+        >>> from thuiszit_eval.demo import cohort_or_demo
+        >>> res = naive_analysis(Cohort.load(cohort_or_demo("")))
         >>> res.difference(182) > 0  # looks as if the programme keeps pupils home
         True
     """
