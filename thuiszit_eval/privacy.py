@@ -44,6 +44,8 @@ __all__ = [
     "elfproef",
     "find_direct_identifiers",
     "load_or_create_key",
+    "mask_identifiers",
+    "mask_text",
     "normalise_id",
     "pseudonym",
     "pseudonymise_folder",
@@ -198,6 +200,58 @@ def _mask_bsn_digits(digits: np.ndarray) -> str:
     """Show a BSN without revealing it: digits of ``123456782`` -> ``12****782``."""
     text = "".join(str(int(d)) for d in digits)
     return f"{text[:2]}****{text[-3:]}"
+
+
+#: A BSN-shaped token inside longer text (a message, a malformed row, a column name).
+_BSN_TOKEN_RE = re.compile(r"(?<![0-9])(?:[0-9]{8,9}(?:\.0+)?|[0-9]{2,4}[ .][0-9]{2,3}[ .][0-9]{3})"
+                           r"(?![0-9])")
+
+
+def mask_text(text: str) -> str:
+    """``text`` with every number in it that passes the 11-proef masked (``12****782``).
+
+    Used on every message, report value and CSV cell that could echo a pupil's data:
+    identifiers are never echoed, whatever column or table they turn up in.
+
+    Example:
+        >>> mask_text("attendance.csv row 2, column pupil_id (value '111222333')")
+        "attendance.csv row 2, column pupil_id (value '11****333')"
+        >>> mask_text("123456789 is not a BSN")
+        '123456789 is not a BSN'
+    """
+    if not isinstance(text, str) or not _BSN_TOKEN_RE.search(text):
+        return text
+
+    def repl(match: re.Match[str]) -> str:
+        token = match.group()
+        if not elfproef(token):
+            return token
+        digits = _digits_text(token) or token
+        return _mask_bsn_digits(np.array([int(d) for d in digits.zfill(9)]))
+
+    return _BSN_TOKEN_RE.sub(repl, text)
+
+
+def mask_identifiers(series: pd.Series) -> pd.Series:
+    """Vectorised :func:`mask_text` over a text column: each distinct value is checked once,
+    and only values holding 8 or more digits at all.
+
+    Example:
+        >>> mask_identifiers(pd.Series(["111222333", "x", "111222333"])).tolist()
+        ['11****333', 'x', '11****333']
+    """
+    if series.empty:
+        return series
+    text = series.astype(object).where(series.notna(), "").astype(str)
+    uniq = pd.unique(text.to_numpy())
+    digits = pd.Series(uniq, dtype="string[pyarrow]").str.count(r"[0-9]").to_numpy() >= 8
+    if not digits.any():
+        return series
+    lookup = {u: mask_text(u) for u in uniq[digits]}
+    changed = {k: v for k, v in lookup.items() if k != v}
+    if not changed:
+        return series
+    return text.map(lambda v: changed.get(v, v)).where(series.notna(), series)
 
 
 # ---------------------------------------------------------------------------------------
