@@ -654,6 +654,10 @@ class FilePseudonymisation:
     #: raw column -> output column with reduced precision (``birth_month``, ``pc4``)
     reduced: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: columns copied as they are because the user said so (``--keep``)
+    kept: list[str] = field(default_factory=list)
+    #: unrecognised column -> what its values look like; the export is refused
+    refused: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -691,6 +695,8 @@ class PseudonymisationReport:
                 if mapping:
                     items = ", ".join(k if k == v else f"{k} -> {v}" for k, v in mapping.items())
                     lines.append(f"    {label}: {items}")
+            if report.kept:
+                lines.append(f"    kept as asked (--keep): {', '.join(report.kept)}")
             if report.dropped:
                 items = ", ".join(f"{k} ({v})" for k, v in report.dropped.items())
                 lines.append(f"    dropped: {items}")
@@ -774,14 +780,92 @@ def _unique_name(wanted: str, original: str, taken: set[str]) -> str:
     return wanted if wanted == original or wanted not in taken else original
 
 
-def _pseudonymise_table(df: pd.DataFrame, key: bytes, report: FilePseudonymisation) -> pd.DataFrame:
-    """Pseudonymise, drop and reduce the columns of one raw table (strings only)."""
+#: Column names that say "an id or number of something": refused when not recognised.
+_ID_NAME_RE = re.compile(
+    r"^(?:(?:" + _PERSON + r"|dossier|zaak|case|client|clint|cli_nt|deelnemer|inschrijving|"
+    r"onderwijs|persoon|person|gezin|family|huishouden)_?)?"
+    r"(?:id|nr|nummer|number|no|num|code|kenmerk|ref|referentie|reference)(?:_?\d)?$"
+)
+#: A value that reads as an id: at least three digits in a row, no spaces or decimal point,
+#: and not a date or a month.
+_ID_VALUE = r"(?=.*\d{3})[A-Za-z0-9_-]{3,}"
+_DATE_LIKE = r"\d{1,4}[-/]\d{1,2}(?:[-/]\d{1,4})?"
+_PERSON_NAME = (
+    r"[A-ZÀ-Þ][a-zß-ÿ'’]+(?:[ -](?:(?:van|de|der|den|het|ter|ten|te|in|op|'t|la|le|du|da|"
+    r"el|al) )*[A-ZÀ-Þ][a-zß-ÿ'’]+)+"
+)
+_PHONE = r"(?:\+31|0031|0)[ -]?\(?\d(?:[ -]?\)?[ -]?\d){8}"
+
+
+def _known_columns(extra: Collection[str] = ()) -> set[str]:
+    """Normalised names of every column of the cohort format plus declared extra fields."""
+    from .schema import TABLES, table_schema
+
+    names = {f.name for t in TABLES for f in table_schema(t).fields}
+    return {_normalise_column_name(n) for n in names | set(extra)}
+
+
+def _looks_identifying(name: str, values: pd.Series) -> str | None:
+    """What an unrecognised column looks like, or None: an id (by name or values), names of
+    people, e-mail addresses, phone numbers or postcodes. Checked on the values of the
+    column, so a misleading name does not hide them."""
+    text = values.astype("string").str.strip()
+    text = text[text.notna() & (text != "")]
+    n = len(text)
+    if n == 0:
+        return None
+    for what, pattern, share in (
+        ("e-mail addresses", _EMAIL, 0.0),
+        ("phone numbers", _PHONE, 0.0),
+        ("postcodes", _FULL_POSTCODE, 0.0),
+        ("names of people", _PERSON_NAME, 0.5),
+    ):
+        hits = int(text.str.fullmatch(pattern).fillna(False).sum())
+        if hits and hits > share * n:
+            return what
+    if _ID_NAME_RE.match(_normalise_column_name(name)):
+        return "identifiers (the column name says id or number)"
+    ids = text.str.fullmatch(_ID_VALUE).fillna(False) & ~text.str.fullmatch(_DATE_LIKE).fillna(
+        False
+    )
+    if n >= 5 and ids.mean() >= 0.8 and text[ids].nunique() >= 0.9 * int(ids.sum()):
+        return "identifiers (nearly every value is a different number or code)"
+    return None
+
+
+def _pseudonymise_table(
+    df: pd.DataFrame,
+    key: bytes,
+    report: FilePseudonymisation,
+    mapping: dict[str, str] | None = None,
+    known: set[str] | None = None,
+) -> pd.DataFrame:
+    """Pseudonymise, drop and reduce the columns of one raw table (strings only).
+
+    ``mapping`` (normalised column name -> ``keep``/``drop``/``pseudonymise``) is what the
+    user said about columns; an unrecognised column that looks identifying and is not in it
+    lands in ``report.refused`` (the caller refuses the whole export).
+    """
+    mapping = mapping or {}
+    known = _known_columns() if known is None else known
     out = pd.DataFrame(index=df.index)
     taken = {str(c) for c in df.columns}
     for column in df.columns:
         name = str(column)
         norm = _normalise_column_name(name)
         values = df[column]
+        asked = mapping.get(norm)
+        if asked == "drop":
+            report.dropped[name] = "asked"
+            continue
+        if asked == "keep":
+            out[name] = values
+            report.kept.append(name)
+            continue
+        if asked == "pseudonymise":
+            out[name] = pseudonym(values, key, "X").fillna("")
+            report.pseudonymised[name] = name
+            continue
         if norm in PUPIL_ID_COLUMNS or norm in SCHOOL_ID_COLUMNS:
             prefix, canonical = (
                 ("P", "pupil_id") if norm in PUPIL_ID_COLUMNS else ("S", "school_id")
@@ -816,10 +900,31 @@ def _pseudonymise_table(df: pd.DataFrame, key: bytes, report: FilePseudonymisati
             report.reduced[name] = target
             taken.add(target)
         else:
+            looks = None if norm in known else _looks_identifying(name, values)
+            if looks:
+                report.refused[name] = looks
+                continue
             out[name] = values
-    for finding in find_direct_identifiers(out, allowed=set(report.pseudonymised.values())):
+    allowed = set(report.pseudonymised.values()) | set(report.kept)
+    for finding in find_direct_identifiers(out, allowed=allowed):
         report.warnings.append(str(finding["message"]))
     return out
+
+
+def _declared_extra_fields(path: Path) -> list[str]:
+    """Names of the extra fields a raw export's datapackage.json declares (none if absent or
+    unreadable: then the datapackage is refused when copied)."""
+    try:
+        package = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return []
+    if not isinstance(package, dict) or not isinstance(package.get("resources"), list):
+        return []
+    return [
+        str(d["name"])
+        for r in package["resources"] if isinstance(r, dict)
+        for d in (r.get("extra_fields") or []) if isinstance(d, dict) and "name" in d
+    ]
 
 
 def _copy_datapackage(source: Path, target: Path, written: set[str]) -> None:
@@ -846,6 +951,9 @@ def pseudonymise_folder(
     raw: str | os.PathLike[str],
     out: str | os.PathLike[str],
     key_file: str | os.PathLike[str],
+    keep: Collection[str] = (),
+    drop: Collection[str] = (),
+    pseudonymise: Collection[str] = (),
 ) -> PseudonymisationReport:
     """Write a pseudonymised copy of the raw export folder ``raw`` to ``out``.
 
@@ -893,11 +1001,18 @@ def pseudonymise_folder(
             f"The key file {key_file} lies inside OUT; keep it elsewhere, or it would be "
             "shared with the pseudonymised data."
         )
+    mapping: dict[str, str] = {}
+    for action, columns in (("keep", keep), ("drop", drop), ("pseudonymise", pseudonymise)):
+        for c in columns:
+            norm = _normalise_column_name(c)
+            if mapping.get(norm, action) != action:
+                raise PrivacyError(f"Column {c!r} is given to two of --keep/--drop/--pseudonymise.")
+            mapping[norm] = action
     key_created = not key_file.exists()
     key = load_or_create_key(key_file)
-    out.mkdir(parents=True, exist_ok=True)
     report = PseudonymisationReport(raw=raw, out=out, key_file=key_file, key_created=key_created)
-    written: set[str] = set()
+    known = _known_columns(_declared_extra_fields(raw / "datapackage.json"))
+    results: list[tuple[Path, pd.DataFrame]] = []
     for path in sorted(raw.iterdir()):
         if not path.is_file() or path.name == "datapackage.json":
             continue
@@ -908,16 +1023,32 @@ def pseudonymise_folder(
         file_report = FilePseudonymisation(
             file=path.name, rows=len(df), encoding=encoding, delimiter=delimiter
         )
-        result = _pseudonymise_table(df, key, file_report)
+        result = _pseudonymise_table(df, key, file_report, mapping, known)
         if len(result) != len(df):  # pragma: no cover - guarded by construction
             raise PrivacyError(f"{path.name}: row count changed; report this as a bug.")
+        results.append((path, result))
+        report.files.append(file_report)
+    refused = [(f.file, c, what) for f in report.files for c, what in f.refused.items()]
+    if refused:
+        listing = "; ".join(f"{file}, column {col!r}: looks like {what}"
+                            for file, col, what in refused)
+        first = refused[0][1]
+        raise PrivacyError(
+            f"Not pseudonymised: {len(refused)} column(s) that are not part of the cohort "
+            f"format look identifying ({listing}). Nothing was written. Say what to do with "
+            f"each: --drop {first!r} to leave it out, --pseudonymise {first!r} for keyed "
+            f"pseudonyms, or --keep {first!r} if you checked it identifies no one."
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    written: set[str] = set()
+    for path, result in results:
         result.to_csv(out / path.name, index=False, encoding="utf-8", lineterminator="\n")
         written.add(path.name)
-        report.files.append(file_report)
+        file_report = next(f for f in report.files if f.file == path.name)
         logger.info(
             "%s: %d rows, pseudonymised %s, dropped %s, reduced %s",
             path.name,
-            len(df),
+            len(result),
             list(file_report.pseudonymised),
             list(file_report.dropped),
             list(file_report.reduced),
