@@ -632,7 +632,10 @@ def load_or_create_key(path: str | os.PathLike[str]) -> bytes:
 
 #: Raw column names (normalised) holding pupil ids -> pseudonyms with prefix ``P``.
 PUPIL_ID_COLUMNS = frozenset(
-    {"pupil_id", "leerling_id", "leerlingid", "leerlingnummer", "leerling_nummer", "student_id"}
+    {
+        "pupil_id", "leerling_id", "leerlingid", "leerlingnummer", "leerling_nummer",
+        "leerlingnr", "leerling_nr", "llnr", "student_id",
+    }
 )
 #: Raw column names (normalised) holding school ids -> pseudonyms with prefix ``S``.
 SCHOOL_ID_COLUMNS = frozenset({"school_id", "brin", "brin_code", "brincode", "school"})

@@ -104,6 +104,9 @@ def decode(data: bytes, encoding: str | None = None, file: str = "") -> tuple[st
     silently and never stops the whole cohort. An unknown encoding name raises
     :class:`CohortError`.
     """
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # A byte-order mark names the encoding more surely than any declaration.
+        return data.decode("utf-16", errors="replace"), "utf-16"
     if encoding:
         try:
             codecs.lookup(encoding)
@@ -116,8 +119,6 @@ def decode(data: bytes, encoding: str | None = None, file: str = "") -> tuple[st
         if enc.lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig"):
             enc = "utf-8-sig"  # a BOM is not part of the first column name
         return data.decode(enc, errors="replace"), encoding
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16", errors="replace"), "utf-16"
     try:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:

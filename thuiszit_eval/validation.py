@@ -379,9 +379,17 @@ def _type_and_check(
         frame = frame.loc[:, ~frame.columns.duplicated()]
     if raw.suspect_text:
         _invalid_text(frame, raw, col)
-    from .privacy import find_direct_identifiers
+    from .privacy import bsn_mask, find_direct_identifiers
 
-    for finding in find_direct_identifiers(frame[_identifier_candidates(frame, schema)]):
+    candidates = _identifier_candidates(frame, schema)
+    found = find_direct_identifiers(frame[candidates])
+    for c in [c for c in candidates if c not in {f["column"] for f in found}]:
+        # A single id that passes the 11-proef among ordinary ones: too few for the column
+        # to count as a BSN column, but that row may carry a citizen service number.
+        col.rule(bsn_mask(frame[c]), "direct_identifier", c, None,
+                 f"{shorten(c)} holds a number that passes the 11-proef for a BSN",
+                 "use the pseudonymised id; run thuiszit-eval pseudonymise on the raw export")
+    for finding in found:
         # Refuse the whole table: one problem per row so that every rejected row is listed,
         # without echoing the identifying value itself.
         col.rule(
