@@ -396,3 +396,143 @@ def test_bad_input_class(case: Case, tmp_path, capsys):
             (starts == "-") & ~cells[column].str.fullmatch(r"-[\d.,]+")
         )
         assert not risky.any(), cells.loc[risky, column].tolist()
+
+
+# ------------------------------------------------------------- the cases, one by one
+
+
+def _run(folder: Path, capsys, *extra: str) -> tuple[int, str]:
+    code = main(["validate", str(folder), *extra])
+    out, err = capsys.readouterr()
+    return code, out + err
+
+
+@pytest.mark.parametrize("value", ["", "nan", "inf", "drie", "1e999"])
+def test_one_bad_count_rejects_one_row_named(example, capsys, value):
+    set_cell(example, "attendance", 5, "attended_dayparts", value)
+    code, text = _run(example, capsys)
+    assert code == 1
+    c = Cohort.load(example)
+    p = c.report.problems
+    assert p.loc[p.table == "attendance", ["row", "column"]].values.tolist() == [
+        [5, "attended_dayparts"]
+    ]
+    assert len(c.attendance) == 29
+    assert "attendance.csv row 5, column attended_dayparts" in text
+
+
+def test_truncated_last_row_is_not_an_ongoing_episode(example, capsys):
+    _truncate_last_row(example)
+    c = Cohort.load(example)
+    p = c.report.problems
+    assert p.loc[p.rule == "malformed_row", "row"].tolist() == [16]
+    assert "the row has 5 fields, the header 7" in p.message.tolist()
+    assert "E0015a" not in set(c.episodes.episode_id)  # not kept as ongoing
+    assert c.report.counts.set_index("table").loc["episodes", "rows_read"] == 15
+
+
+def test_child_tables_never_echo_an_id_passing_the_elfproef(example, capsys, tmp_path):
+    set_cell(example, "attendance", 2, "pupil_id", BSN)
+    set_cell(example, "episodes", 3, "pupil_id", BSN)
+    code, text = _run(example, capsys, "--report", str(tmp_path / "p.csv"))
+    assert code == 1 and BSN not in text
+    assert "62****158" in text
+    assert BSN not in (tmp_path / "p.csv").read_text()
+    assert BSN not in Cohort.load(example).report.problems.to_csv()
+
+
+def test_paths_outside_the_folder_are_not_opened(example, capsys, tmp_path):
+    outside = tmp_path / "outside.csv"
+    outside.write_text("SECRET_FIRST_LINE,x\n1,2\n")
+    for path in ("../outside.csv", str(outside), "sub/../../outside.csv"):
+        _resource("pupils", path=path)(example)
+        code, text = _run(example, capsys)
+        assert code == 2 and "SECRET_FIRST_LINE" not in text
+
+
+def test_symlink_inside_the_folder_is_read(example, capsys):
+    (example / "data").mkdir()
+    shutil.move(example / "pupils.csv", example / "data" / "pupils.csv")
+    os.symlink(example / "data" / "pupils.csv", example / "pupils.csv")
+    code, _ = _run(example, capsys)
+    assert code == 0
+
+
+def test_report_csv_neutralises_formulas_but_not_numbers(example, tmp_path):
+    set_cell(example, "interventions", 2, "intervention_code", "=HYPERLINK(\"x\")")
+    set_cell(example, "interventions", 3, "intervention_code", "@SUM(A1)")
+    set_cell(example, "pupils", 2, "ses_index", "-99")  # a number: declared without range
+    set_cell(example, "attendance", 2, "attended_dayparts", "-4")  # out of range, a number
+    c = Cohort.load(example)
+    c.report.to_csv(tmp_path / "p.csv")
+    p = pd.read_csv(tmp_path / "p.csv", dtype=str, keep_default_na=False)
+    values = set(p.value)
+    assert "'=HYPERLINK(\"x\")" in values and "'@SUM(A1)" in values
+    assert "-4" in values  # a negative number is left as it is
+    assert "=HYPERLINK(\"x\")" in set(c.report.problems.value)  # in memory: the true value
+
+
+def test_validate_exits_one_when_a_required_table_is_empty(example, capsys):
+    (example / "episodes.csv").write_text("")
+    code, text = _run(example, capsys)
+    assert code == 1 and "episodes.csv has no rows" in text
+
+
+def test_follow_up_end_dutch_is_read_day_first(example):
+    _meta("follow_up_end", "31-07-2024")(example)
+    assert Cohort.load(example).follow_up_end == pd.Timestamp("2024-07-31")
+    _meta("follow_up_end", "01-07-2024")(example)
+    assert Cohort.load(example).follow_up_end == pd.Timestamp("2024-07-01")
+
+
+@pytest.mark.parametrize("value", [None, "", "  ", "2024-13-01", "veertien", 20240731, True])
+def test_from_raw_never_guesses_follow_up_end(value):
+    from thuiszit_eval.reading import read_table
+
+    raw = {t: read_table(EXAMPLE / f"{t}.csv") for t in ("pupils", "episodes")}
+    with pytest.raises(CohortError, match="follow_up_end"):
+        Cohort.from_raw(raw, {"follow_up_end": value})
+    with pytest.raises(CohortError, match="follow_up_end"):
+        Cohort.from_raw(raw, {})
+
+
+def test_from_raw_tolerance_in_words_is_refused():
+    from thuiszit_eval.reading import read_table
+
+    raw = {t: read_table(EXAMPLE / f"{t}.csv") for t in ("pupils", "episodes")}
+    with pytest.raises(CohortError, match="intervention_tolerance_days 'veertien'"):
+        Cohort.from_raw(raw, {"follow_up_end": "2024-07-31",
+                              "intervention_tolerance_days": "veertien"})
+
+
+def test_ten_megabyte_field_is_cut_everywhere(example, capsys, tmp_path):
+    set_cell(example, "episodes", 2, "end_reason", "y" * 10_000_000)
+    code, text = _run(example, capsys, "--report", str(tmp_path / "p.csv"))
+    assert code == 1 and len(text) < 20_000
+    assert (tmp_path / "p.csv").stat().st_size < 20_000
+    assert "(10000000 characters)" in text
+
+
+def test_cp1252_declared_utf8_names_file_row_and_hint(example, capsys):
+    _replace_bytes("episodes", b"returned_partial", "returné".encode("cp1252"))(example)
+    code, text = _run(example, capsys)
+    assert code == 1
+    assert "episodes.csv row 2, column end_reason" in text and "cp1252" in text
+
+
+def test_excel_formula_without_value_is_not_an_empty_cell(example):
+    _as_xlsx("episodes", lambda ws: ws.cell(row=2, column=6, value="=DATE(2023,4,17)"))(example)
+    c = Cohort.load(example)
+    p = c.report.problems
+    hit = p[p.rule == "spreadsheet_formula"]
+    assert hit[["row", "column"]].values.tolist() == [[2, "end_date"]]
+    assert "E0001a" not in set(c.episodes.episode_id)
+
+
+def test_accepted_rows_trace_to_their_source_rows(example):
+    set_cell(example, "episodes", 3, "end_date", "31-02-2023")
+    c = Cohort.load(example)
+    rows = c.report.source_rows["episodes"]
+    assert 3 not in rows and len(rows) == len(c.episodes) == 14
+    src = pd.read_csv(example / "episodes.csv", dtype=str, keep_default_na=False)
+    assert (src.episode_id.iloc[rows - 2].to_numpy() == c.episodes.episode_id.to_numpy()).all()

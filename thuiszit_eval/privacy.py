@@ -363,7 +363,7 @@ def _looks_like_yyyymmdd(digits: np.ndarray) -> np.ndarray:
 
 def _bsn_finding(column: object, series: pd.Series) -> dict[str, object] | None:
     """A BSN finding when most values are 8-9 digit numbers and some pass the 11-proef."""
-    n_present = int(series.notna().sum())
+    n_present = len(_as_text(series))  # empty cells of a CSV are no values
     if n_present == 0:
         return None
     shaped, matrix = _bsn_digits(series)
@@ -640,6 +640,8 @@ PUPIL_ID_COLUMNS = frozenset(
 #: Raw column names (normalised) holding school ids -> pseudonyms with prefix ``S``.
 SCHOOL_ID_COLUMNS = frozenset({"school_id", "brin", "brin_code", "brincode", "school"})
 _DROP_KINDS = frozenset({"bsn", "name", "contact"})
+_KIND_WORDS = {"bsn": "BSNs (11-proef)", "name": "names of people",
+               "contact": "e-mail addresses or contact details"}
 
 
 @dataclass
@@ -894,8 +896,13 @@ def _pseudonymise_table(
             out[target] = month
             report.reduced[name] = target
             taken.add(target)
-        elif kind in _DROP_KINDS or found & _DROP_KINDS:
-            report.dropped[name] = kind if kind in _DROP_KINDS else sorted(found & _DROP_KINDS)[0]
+        elif kind in _DROP_KINDS:
+            report.dropped[name] = kind
+        elif found & _DROP_KINDS and norm not in known:
+            # The values, not the name, say BSN or e-mail: dropping the column could lose a
+            # column of notes, keeping it would leak; the user decides.
+            kinds = sorted(found & _DROP_KINDS)
+            report.refused[name] = " and ".join(_KIND_WORDS[k] for k in kinds)
         elif kind == "postcode" or "postcode" in found:
             digits = values.astype("string").str.strip().str.extract(r"^(\d{4})")[0]
             target = _unique_name("pc4", name, taken)
