@@ -353,7 +353,7 @@ _LONG_RUN = re.compile(r"[^\s,'\"…]{61,}")
 def _check_text_is_safe(text: str) -> None:
     assert "Traceback" not in text
     assert BSN not in text
-    tokens = pd.Series(re.findall(r"\d{8,9}", text), dtype=object)
+    tokens = pd.Series(re.findall(r"(?<!\d)\d{8,9}(?!\d)", text), dtype=object)
     assert not bsn_mask(tokens).any(), "a number passing the 11-proef was echoed"
     # no value longer than 60 characters is echoed (paths of the test folder excepted)
     runs = [r for r in _LONG_RUN.findall(text) if "/" not in r]
