@@ -314,7 +314,7 @@ CASES: list[Case] = [
     Case("bsn_as_child_pupil_id", _cell("attendance", 2, "pupil_id", BSN), 1, "unknown_pupil",
          "row rejected; the value masked in every message and CSV"),
     Case("bsn_as_pupil_id", _cell("pupils", 2, "pupil_id", BSN), 1, "direct_identifier",
-         "the table refused; the value masked"),
+         "the row rejected (its rows in other tables with it); the value masked"),
     Case("formula_equals", _cell("interventions", 2, "intervention_code",
                                  '=HYPERLINK("http://x.example","klik")'),
          1, "unknown_code", "row rejected; the report CSV cell gets a leading '"),
