@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 #: File endings the loader understands, in the order it looks for them.
@@ -125,14 +124,6 @@ def decode(data: bytes, encoding: str | None = None, file: str = "") -> tuple[st
         return data.decode("cp1252", errors="replace"), "cp1252"
 
 
-def _record_lengths(text: str, delim: str) -> np.ndarray:
-    """Number of fields of every non-blank line, header first, of a text without quotes
-    (where a record is a line and counting delimiters is exact), vectorised in Arrow."""
-    lines = pd.Series(_LINE_END.split(text), dtype="string[pyarrow]")
-    lines = lines[lines.str.strip() != ""]
-    return (lines.str.count(re.escape(delim)) + 1).to_numpy(dtype=np.int64)
-
-
 def read_csv_text(path: Path, resource: dict[str, Any] | None = None) -> RawTable:
     """Read a CSV as text columns, detecting delimiter and encoding unless declared.
 
@@ -157,24 +148,25 @@ def read_csv_text(path: Path, resource: dict[str, Any] | None = None) -> RawTabl
             f"{path.name}: datapackage.json declares delimiter {shorten(delim)!r}; use a single "
             "character such as ',' or ';'"
         )
-    # Without quote characters a record is a line: count fields per line (vectorised) and let
-    # pandas' fast parser read a file whose rows all fit. With quotes, one parser reads the
-    # records and their lengths, so the rows checked are the rows read.
-    lengths = _record_lengths(text, delim) if '"' not in text else None
-    if lengths is not None and len(lengths) and (lengths[1:] == lengths[0]).all():
+    frame, bad, raw_lines = None, [], {}
+    if '"' not in text:
+        # Without quotes a record is a line, and pandas' fast parser reads it, refusing lines
+        # with too many fields. Lines with too few it pads silently; they show as a deficit of
+        # delimiters, counted over the whole text (a cut-off last row is no ongoing episode).
         try:
             frame = pd.read_csv(
                 io.StringIO(text), sep=delim, dtype=str, keep_default_na=False,
                 na_filter=False, header=None, skip_blank_lines=True,
             )
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError):
+            frame = None
+        if frame is not None and text.count(delim) != len(frame) * (frame.shape[1] - 1):
+            frame = None
+        if frame is not None:
             header, frame = [str(c) for c in frame.iloc[0]], frame.iloc[1:]
             frame = frame.reset_index(drop=True)
             frame.columns = header
-            bad: list[int] = []
-            raw_lines: dict[int, tuple[str, int]] = {}
-        except (pd.errors.ParserError, ValueError):
-            frame, bad, raw_lines = _read_ragged(text, delim)
-    else:
+    if frame is None:  # quotes, or rows of the wrong length: one parser for all records
         frame, bad, raw_lines = _read_ragged(text, delim)
     table = RawTable(name, path.name, frame, enc, delim, bad, suspect_text=suspect)
     for row in bad:

@@ -413,9 +413,10 @@ def _type_and_check(
                 col.rule(np.ones(n, dtype=bool), "missing_column", f.name, None,
                          f"required column {f.name!r} is missing",
                          f"add column {f.name} ({f.description})")
-            typed[f.name] = pd.Series([None] * n, index=frame.index, dtype=object)
-            if f.type in _DATE_TYPES:
-                typed[f.name] = pd.to_datetime(typed[f.name])
+            # All missing, but typed like the field, so that rules comparing it with other
+            # columns see missing values, not objects that cannot be compared.
+            empty = pd.Series([""] * n, index=frame.index, dtype="string[pyarrow]")
+            typed[f.name] = S.parse_field(empty, f)[0]
             continue
         text = S.as_text(frame[f.name])
         val, bad = S.parse_field(text, f)
