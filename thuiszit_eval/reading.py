@@ -34,7 +34,8 @@ MAX_SHOWN = 60
 #: feed and carriage return, and U+FFFD, which stands for bytes that could not be decoded.
 _NOT_TEXT = "[\x00-\x08\x0b\x0c\x0e-\x1f\ufffd]"
 _NOT_TEXT_RE = re.compile(_NOT_TEXT)
-_NOT_TEXT_BYTES = re.compile(b"[\x00-\x08\x0b\x0c\x0e-\x1f]|\xef\xbf\xbd")
+# Control bytes to 0, every other byte to 1: one C-speed pass over a file to find any.
+_CONTROL_TO_ZERO = bytes(0 if (b < 32 and b not in (9, 10, 13)) else 1 for b in range(256))
 _LINE_END = re.compile(r"\r\n|\r|\n")
 
 #: Reader-level problems, one row per bad cell or row; validation merges them into the
@@ -137,7 +138,7 @@ def read_csv_text(path: Path, resource: dict[str, Any] | None = None) -> RawTabl
     if not data.strip():
         return RawTable(name, path.name, pd.DataFrame(), empty_file=True)
     text, enc = decode(data, resource.get("encoding"), path.name)
-    suspect = "\ufffd" in text or bool(_NOT_TEXT_BYTES.search(data))
+    suspect = "\ufffd" in text or b"\x00" in data.translate(_CONTROL_TO_ZERO)
     if "\x00" in text:  # pandas' parser ends a field at NUL: keep it visible instead
         text = text.replace("\x00", "\ufffd")
     first = _LINE_END.split(text.lstrip("\r\n"), maxsplit=1)[0]
