@@ -174,7 +174,8 @@ def _bsn_digits(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def _elfproef_matrix(matrix: np.ndarray) -> np.ndarray:
     """11-proef per row of a ``(n, 9)`` digit matrix."""
-    return ((matrix @ _ELFPROEF_WEIGHTS) % 11 == 0) & matrix.any(axis=1)
+    # At least 10,000,000, as in elfproef(): '000000012' passes the sum but is no BSN.
+    return ((matrix @ _ELFPROEF_WEIGHTS) % 11 == 0) & (matrix @ _POWERS_OF_TEN >= _BSN_MIN)
 
 
 def bsn_mask(series: pd.Series) -> pd.Series:
