@@ -427,6 +427,9 @@ def test_one_bad_count_rejects_one_row_named(example, capsys, value):
     ]
     assert len(c.attendance) == 29
     assert "attendance.csv row 5, column attended_dayparts" in text
+    line = next(ln for ln in text.splitlines() if "attendance.csv row 5" in ln)
+    # file, row, column, rule, message and hint on one line
+    assert re.search(r"rule (required|invalid_integer): attended_dayparts is .+\. \w+", line)
 
 
 def test_truncated_last_row_is_not_an_ongoing_episode(example, capsys):

@@ -169,7 +169,10 @@ class ValidationReport:
             where = f"{r.file} row {int(r.row)}" if pd.notna(r.row) else r.file
             col = f", column {r.column}" if r.column else ""
             val = f" (value {r.value!r})" if r.value not in (None, "") else ""
-            lines.append(f"  [{r.severity}] {where}{col}{val}: {r.message}. {r.hint}".rstrip())
+            lines.append(
+                f"  [{r.severity}] {where}{col}{val}, rule {r.rule}: {r.message}. {r.hint}"
+                .rstrip()
+            )
         return "\n".join(lines)
 
     def to_csv(self, path: str | Path) -> None:
