@@ -30,10 +30,11 @@ EXIT_OK, EXIT_REJECTED, EXIT_ERROR = 0, 1, 2
 
 def _validate(args: argparse.Namespace) -> int:
     from .cohort import Cohort
+    from .privacy import mask_text
     from .reading import CohortError
 
     cohort = Cohort.load(args.folder)
-    print(cohort.report.summary(per_rule=args.per_rule))
+    print(mask_text(cohort.report.summary(per_rule=args.per_rule)))
     if args.report:
         try:
             cohort.report.to_csv(args.report)

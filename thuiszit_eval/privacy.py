@@ -1058,11 +1058,11 @@ def pseudonymise_folder(
         file_report = next(f for f in report.files if f.file == path.name)
         logger.info(
             "%s: %d rows, pseudonymised %s, dropped %s, reduced %s",
-            path.name,
+            mask_text(path.name),
             len(result),
-            list(file_report.pseudonymised),
-            list(file_report.dropped),
-            list(file_report.reduced),
+            mask_text(str(list(file_report.pseudonymised))),
+            mask_text(str(list(file_report.dropped))),
+            mask_text(str(list(file_report.reduced))),
         )
     if (raw / "datapackage.json").is_file():
         _copy_datapackage(raw / "datapackage.json", out / "datapackage.json", written)

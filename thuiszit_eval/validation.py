@@ -452,6 +452,7 @@ def _reader_problems(raw: RawTable, n: int, col: _Collector) -> None:
 
 
 _NOT_TEXT_PATTERN = re.compile(_NOT_TEXT)
+_NOT_TEXT_RE2 = _NOT_TEXT  # literal characters: valid for Python re and for RE2 (Arrow)
 
 
 def _invalid_text(frame: pd.DataFrame, raw: RawTable, col: _Collector) -> None:
@@ -460,10 +461,15 @@ def _invalid_text(frame: pd.DataFrame, raw: RawTable, col: _Collector) -> None:
     enc = raw.encoding or "its encoding"
     for c in frame.columns:
         s = frame[c]
-        if s.dtype != object:
+        if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) == "string":
+            # all text (CSV, Parquet): Arrow's regex engine, fast on millions of cells
+            txt = s.astype("string[pyarrow]").fillna("")
+            hit = txt.str.contains(_NOT_TEXT_RE2, regex=True).to_numpy(dtype=bool)
+        elif s.dtype == object:  # mixed Excel/SPSS cells: few rows, per value
+            txt = s.map(lambda v: v if isinstance(v, str) else "")
+            hit = txt.map(lambda v: bool(_NOT_TEXT_PATTERN.search(v))).to_numpy(dtype=bool)
+        else:
             continue
-        txt = s.map(lambda v: v if isinstance(v, str) else "")
-        hit = txt.str.contains(_NOT_TEXT_PATTERN, regex=True).to_numpy(dtype=bool)
         if hit.any():
             col.rule(hit, "invalid_text", shorten(c), txt,
                      f"{shorten(c)} holds bytes that are not text in {enc}, or control "
