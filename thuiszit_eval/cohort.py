@@ -12,8 +12,9 @@ Example
 >>> from thuiszit_eval.cohort import Cohort
 >>> from thuiszit_eval.schema import schema_dir
 >>> cohort = Cohort.load(schema_dir() / "example")
->>> cohort.report.counts[["table", "rows_read", "rows_rejected"]].iloc[0].tolist()
-['pupils', 12, 0]
+>>> row = cohort.report.counts.iloc[0]
+>>> row["table"], int(row["rows_read"]), int(row["rows_rejected"])
+('pupils', 12, 0)
 >>> cohort.follow_up_end.year
 2024
 """
