@@ -203,8 +203,9 @@ def _check_accepted_rows_equal_source(cohort: Cohort, folder: Path) -> None:
         except UnicodeDecodeError:
             continue  # read as cp1252: the byte-level check is the invalid_text rule's
         csv.field_size_limit(10**9)
-        delim = ";" if text.split("\n", 1)[0].count(";") > text.split("\n", 1)[0].count(",") \
-            else ","
+        first = re.split(r"\r\n|\r|\n", text.lstrip("\r\n"), maxsplit=1)[0]
+        delim = max((";", ",", "\t"), key=first.count) if any(
+            d in first for d in ";,\t") else ","
         records = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=delim)
                    if r and not (len(r) == 1 and not r[0].strip())]
         header = [h.strip().lower() for h in records[0]]
