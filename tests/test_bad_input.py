@@ -547,3 +547,19 @@ def test_accepted_rows_trace_to_their_source_rows(example):
     assert 3 not in rows and len(rows) == len(c.episodes) == 14
     src = pd.read_csv(example / "episodes.csv", dtype=str, keep_default_na=False)
     assert (src.episode_id.iloc[rows - 2].to_numpy() == c.episodes.episode_id.to_numpy()).all()
+
+
+def test_an_unexpected_error_is_worded_not_a_traceback(monkeypatch, capsys):
+    def boom(cls, folder):
+        raise RuntimeError(f"internal detail with {BSN}")
+
+    monkeypatch.setattr(Cohort, "load", classmethod(boom))
+    code, text = _run(EXAMPLE, capsys)
+    assert code == 2 and "Traceback" not in text
+    assert "unexpected RuntimeError" in text and "bug in thuiszit-eval" in text
+    assert BSN not in text
+
+
+def test_report_file_that_cannot_be_written_is_worded(capsys, tmp_path):
+    code, text = _run(EXAMPLE, capsys, "--report", str(tmp_path / "no" / "such" / "p.csv"))
+    assert code == 2 and "cannot be written" in text and "Traceback" not in text
