@@ -127,9 +127,9 @@ def _apply(files: dict[str, bytes], damage) -> None:
         if kind == "metadata":
             if meta == "thuiszit":
                 dp["thuiszit"] = jvalue
-            else:
+            elif isinstance(dp.get("thuiszit"), dict):  # an earlier damage may have replaced it
                 dp["thuiszit"][meta] = jvalue
-        else:
+        elif isinstance(dp.get("resources"), list) and dp["resources"]:
             res = dp["resources"][int(pos * (len(dp["resources"]) - 1))]
             res[["path", "encoding", "format", "name"][int(pos2 * 3.99)]] = jvalue
         files["datapackage.json"] = json.dumps(dp).encode()
