@@ -48,13 +48,13 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _pseudonymise(args: argparse.Namespace) -> int:
-    from .privacy import pseudonymise_folder
+    from .privacy import mask_text, pseudonymise_folder
 
     report = pseudonymise_folder(
         Path(args.raw), Path(args.out), Path(args.key_file),
         keep=args.keep, drop=args.drop, pseudonymise=args.pseudonymise,
     )
-    print(report.summary())
+    print(mask_text(report.summary()))
     return EXIT_OK
 
 
