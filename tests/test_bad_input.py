@@ -220,6 +220,8 @@ CASES: list[Case] = [
     Case("resource_path_is_a_folder", _resource_folder, 2, "is a folder, not a file", "refused"),
     Case("required_file_listed_but_absent", lambda f: (f / "pupils.csv").unlink(), 2,
          "listed in datapackage.json for table pupils but not found", "refused"),
+    Case("optional_file_listed_but_absent", lambda f: (f / "process_events.csv").unlink(), 0,
+         "missing_file", "warning: the analysis goes on without that table"),
     Case("required_table_absent_child_present", _drop_episodes, 2,
          "required table(s) episodes not found", "refused, naming the table"),
     Case("unknown_encoding_declared", _resource("pupils", encoding="utf-9"), 2,

@@ -218,6 +218,7 @@ class Cohort:
         dp = read_datapackage(folder)
         resources = _find_resources(folder, dp)
         raw: dict[str, RawTable] = {}
+        absent: list[tuple[str, str]] = []
         for name, res in resources.items():
             if name not in S.TABLES:
                 continue
@@ -228,11 +229,23 @@ class Cohort:
                         f"{shorten(res.get('path'))}: listed in datapackage.json for table "
                         f"{name} but not found in {folder}"
                     )
+                absent.append((name, shorten(res.get("path"))))
                 continue
             raw[name] = read_table(path, {**res, "name": name})
         extra = {r["name"]: r.get("extra_fields", []) for r in resources.values()}
         meta = {"cohort_name": str(dp.get("name", folder.name)), **dp["thuiszit"]}
-        return cls.from_raw(raw, meta, extra, folder)
+        cohort = cls.from_raw(raw, meta, extra, folder)
+        if absent:  # declared but not there: the analysis goes on without it, but says so
+            missing = pd.DataFrame([dict(
+                table=name, file=file, row=pd.NA, column="", value="", rule="missing_file",
+                severity="warn", message=f"{file} is listed in datapackage.json for table "
+                f"{name} but is not in the folder",
+                hint="add the file, or remove the resource from datapackage.json",
+            ) for name, file in absent]).astype({"row": "Int64"})
+            cohort.report.problems = pd.concat(
+                [cohort.report.problems, missing], ignore_index=True
+            )
+        return cohort
 
     @classmethod
     def from_raw(
