@@ -5,6 +5,12 @@ out Excel and SPSS files; the simulator writes CSV or Parquet. Everything is rea
 first so that the validator, not the reader, decides what a value means — a reader that
 guesses types would silently turn ``01-02-2024`` into a number or drop a leading zero.
 
+The reader never drops or guesses silently: rows with too many *or too few* fields, bytes
+that are not text in the file's encoding, NUL and other control characters, Excel formulas
+without a stored value and column names that collide are kept as findings
+(:attr:`RawTable.problems`) for the validator to reject; a file it cannot read at all raises
+:class:`CohortError` naming the file and what to do.
+
 Example
 -------
 >>> from thuiszit_eval.reading import sniff_delimiter

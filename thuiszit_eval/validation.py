@@ -7,7 +7,12 @@ tables (overlapping episodes, interventions outside their episode, links between
 are the vectorised functions below. For every table rows read = accepted + rejected.
 
 Each rule either **rejects** the row or **warns** and keeps it; :data:`RULES` says which,
-and the report repeats it. Row numbers are spreadsheet rows: the header is row 1.
+and the report repeats it. Row numbers are spreadsheet rows: the header is row 1. What the
+reader found (rows with the wrong number of fields, bytes that are not text, Excel formulas
+without a value, duplicate column names) is rejected here like any rule. Every text cell of
+the report has numbers passing the 11-proef masked and long values cut, whatever table or
+column they come from; :meth:`ValidationReport.to_csv` also neutralises spreadsheet
+formulas.
 
 Example
 -------
