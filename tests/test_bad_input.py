@@ -392,6 +392,10 @@ def test_bad_input_class(case: Case, tmp_path, capsys):
     assert (counts.rows_read == counts.rows_accepted + counts.rows_rejected).all()
     p = c.report.problems
     assert set(p.rule) <= set(RULES)
+    # every problem says where (file; row and column where it is about one) and what to do
+    assert (p.file.str.len() > 0).all() and (p.hint.str.len() > 0).all(), p[p.hint == ""]
+    cell_rules = p[p.row.notna() & ~p.rule.isin(["malformed_row"])]
+    assert (cell_rules.column.str.len() > 0).all(), cell_rules[cell_rules.column == ""]
     if case.expect:
         assert case.expect in set(p.rule), p.rule.unique()
     else:
