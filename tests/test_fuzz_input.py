@@ -178,11 +178,18 @@ def _same(value, text: str, ftype: str) -> bool:
         return text == ""
     if ftype == "date":
         day = pd.Timestamp(value).date()
-        forms = {day.strftime("%Y-%m-%d"), day.strftime("%d-%m-%Y"), day.strftime("%d/%m/%Y")}
+        forms = {day.strftime("%Y-%m-%d")} | {
+            f"{dd}{sep}{mm}{sep}{day.year}"
+            for sep in "-/"
+            for dd in {str(day.day), f"{day.day:02d}"}
+            for mm in {str(day.month), f"{day.month:02d}"}
+        }
         return text in forms
     if ftype == "yearmonth":
         d = pd.Timestamp(value)
-        return text in {f"{d:%Y-%m}", f"{d:%m-%Y}", f"{d:%m/%Y}"} and d.day == 1
+        forms = {f"{d:%Y-%m}"} | {f"{m}{sep}{d.year}" for sep in "-/"
+                                   for m in {str(d.month), f"{d.month:02d}"}}
+        return text in forms and d.day == 1
     if ftype in ("integer", "number"):
         return float(text.replace(",", ".")) == float(value)
     if ftype == "boolean":

@@ -235,8 +235,11 @@ def _cell_text(v: Any) -> str:
 
 def parse_dates(text: pd.Series) -> pd.Series:
     """Parse ISO ``YYYY-MM-DD`` and Dutch ``DD-MM-YYYY`` / ``DD/MM/YYYY`` dates; NaT where
-    the text is not a real calendar date (31-02 included)."""
+    the text is not a real calendar date (31-02 included). ISO dates must be zero-padded
+    and years have four digits, so a value cut off at its end is never read as a date."""
     iso = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+    # ISO dates are zero-padded: '2023-02-1' is a cut-off '2023-02-12', not 1 February.
+    iso = iso.where(text.str.len() == 10)
     todo = iso.isna() & (text != "")
     if todo.any():
         nl = text[todo].str.replace("/", "-", regex=False)
@@ -247,6 +250,7 @@ def parse_dates(text: pd.Series) -> pd.Series:
 def parse_yearmonth(text: pd.Series) -> pd.Series:
     """Parse ``YYYY-MM`` (also ``MM-YYYY``) to the first day of that month."""
     out = pd.to_datetime(text, format="%Y-%m", errors="coerce")
+    out = out.where(text.str.len() == 7)  # '2024-1' may be a cut-off '2024-11'
     todo = out.isna() & (text != "")
     if todo.any():
         out.loc[todo] = pd.to_datetime(
