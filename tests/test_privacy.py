@@ -476,3 +476,85 @@ def test_bad_input_gives_privacy_errors_without_values(tmp_path) -> None:
     (raw / "a.csv").write_text("")
     with pytest.raises(privacy.PrivacyError, match="empty"):
         privacy.pseudonymise_folder(raw, tmp_path / "out", key)
+
+
+# ------------------------------------------------- unrecognised identifying columns (issue 12)
+
+
+def _raw_with(tmp_path, column: str, values: list[str]):
+    raw = tmp_path / "raw"
+    raw.mkdir(exist_ok=True)
+    rows = [f"leerling_id;sex;{column}"] + [
+        f"{100 + i};f;{v}" for i, v in enumerate(values)
+    ]
+    (raw / "pupils.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return raw
+
+
+@pytest.mark.parametrize(
+    "column,values,looks",
+    [
+        ("dossiernummer", ["1", "2", "3"], "identifiers"),
+        ("onderwijsnummer", ["A1", "B2", "C3"], "identifiers"),
+        ("kenmerk", [f"Z{700 + i}X" for i in range(6)], "identifiers"),
+        ("opmerking", ["Jan Jansen", "Piet de Vries", ""], "names of people"),
+        ("contact_info", ["ouder@example.org", "", ""], "e-mail addresses"),
+        ("nummer_x", ["111222333", "", ""], "BSN"),
+        ("info", ["06-12345678", "", ""], "phone numbers"),
+        ("info", ["+31 6 1234 5678", "", ""], "phone numbers"),
+        ("wijk", ["1234 AB", "centrum", "noord"], "postcodes"),
+    ],
+)
+def test_pseudonymise_refuses_unrecognised_identifying_columns(tmp_path, column, values, looks):
+    raw = _raw_with(tmp_path, column, values)
+    out = tmp_path / "out"
+    with pytest.raises(privacy.PrivacyError, match=looks) as info:
+        privacy.pseudonymise_folder(raw, out, tmp_path / "k.key")
+    message = str(info.value)
+    assert f"--drop '{column}'" in message and "Nothing was written" in message
+    assert not out.exists()
+    for v in values:
+        if len(v) > 3:
+            assert v not in message
+
+
+def test_pseudonymise_mapping_flags(tmp_path):
+    raw = _raw_with(tmp_path, "dossiernummer", ["9001", "9002", "9003"])
+    key = tmp_path / "k.key"
+    kept = privacy.pseudonymise_folder(raw, tmp_path / "kept", key, keep=["dossiernummer"])
+    assert pd.read_csv(tmp_path / "kept" / "pupils.csv", dtype=str).dossiernummer.tolist() == [
+        "9001", "9002", "9003"]
+    assert "kept as asked (--keep): dossiernummer" in kept.summary()
+    privacy.pseudonymise_folder(raw, tmp_path / "dropped", key, drop=["Dossiernummer"])
+    assert "dossiernummer" not in pd.read_csv(tmp_path / "dropped" / "pupils.csv").columns
+    privacy.pseudonymise_folder(raw, tmp_path / "ps", key, pseudonymise=["dossiernummer"])
+    ps = pd.read_csv(tmp_path / "ps" / "pupils.csv", dtype=str).dossiernummer
+    assert ps.str.fullmatch(r"X[A-Z2-7]{16}").all() and "9001" not in ps.tolist()
+    with pytest.raises(privacy.PrivacyError, match="two of"):
+        privacy.pseudonymise_folder(raw, tmp_path / "x", key, keep=["a"], drop=["a"])
+
+
+def test_pseudonymise_recognises_leerlingnr_and_cohort_columns(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "episodes.csv").write_text(
+        "leerlingnr,episode_id,episode_type,absence_start\n4711,E1,lrv,2023-01-09\n"
+        "4712,E2,lrv,2023-02-09\n"
+    )
+    report = privacy.pseudonymise_folder(raw, tmp_path / "out", tmp_path / "k.key")
+    assert report.files[0].pseudonymised == {"leerlingnr": "pupil_id"}
+    written = (tmp_path / "out" / "episodes.csv").read_text()
+    assert "4711" not in written and "E1" in written
+
+
+def test_pseudonymise_cli_refusal_exits_two_without_traceback(tmp_path, capsys):
+    from thuiszit_eval.cli import main
+
+    raw = _raw_with(tmp_path, "dossiernummer", ["9001", "9002", "9003"])
+    code = main(["pseudonymise", str(raw), str(tmp_path / "out"), "--key-file",
+                 str(tmp_path / "k.key")])
+    err = capsys.readouterr().err
+    assert code == 2 and "dossiernummer" in err and "Traceback" not in err
+    code = main(["pseudonymise", str(raw), str(tmp_path / "out"), "--key-file",
+                 str(tmp_path / "k.key"), "--drop", "dossiernummer"])
+    assert code == 0

@@ -1,7 +1,9 @@
 """The ``thuiszit-eval`` command line.
 
-Bad input never produces a traceback: a cohort that cannot be read gives a one-line message
-and exit code 2; rejected rows give the validation report and exit code 1.
+Bad input never produces a traceback. ``validate`` exits 0 when the cohort is clean (warnings
+allowed), 1 when rows were rejected or a required table is empty (the report says which and
+why), 2 when the cohort cannot be read at all (a one-line message naming the file and what to
+do). Messages never echo a number that passes the 11-proef and cut long values.
 
 Example
 -------
@@ -32,20 +34,31 @@ EXIT_OK, EXIT_REJECTED, EXIT_ERROR = 0, 1, 2
 
 def _validate(args: argparse.Namespace) -> int:
     from .cohort import Cohort
+    from .privacy import mask_text
+    from .reading import CohortError
 
     cohort = Cohort.load(args.folder)
-    print(cohort.report.summary(per_rule=args.per_rule))
+    print(mask_text(cohort.report.summary(per_rule=args.per_rule)))
     if args.report:
-        cohort.report.to_csv(args.report)
+        try:
+            cohort.report.to_csv(args.report)
+        except OSError as exc:
+            raise CohortError(
+                f"--report {args.report}: cannot be written ({exc.strerror or exc})"
+            ) from None
         print(f"\nEvery problem row written to {args.report}")
-    return EXIT_REJECTED if cohort.report.n_rejected else EXIT_OK
+    # Not ok = a row rejected or a required table empty/missing: the analysis would lose data.
+    return EXIT_OK if cohort.report.ok else EXIT_REJECTED
 
 
 def _pseudonymise(args: argparse.Namespace) -> int:
-    from .privacy import pseudonymise_folder
+    from .privacy import mask_text, pseudonymise_folder
 
-    report = pseudonymise_folder(Path(args.raw), Path(args.out), Path(args.key_file))
-    print(report.summary())
+    report = pseudonymise_folder(
+        Path(args.raw), Path(args.out), Path(args.key_file),
+        keep=args.keep, drop=args.drop, pseudonymise=args.pseudonymise,
+    )
+    print(mask_text(report.summary()))
     return EXIT_OK
 
 
@@ -200,6 +213,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--key-file", required=True, help="secret key file (created if absent); keep it "
         "outside the cohort folder and reuse it next year so pupils link across cohorts",
     )
+    for flag, what in (
+        ("--keep", "copy column COL as it is (you checked it holds no identifying data)"),
+        ("--drop", "leave column COL out of the output"),
+        ("--pseudonymise", "replace the values of column COL by keyed pseudonyms"),
+    ):
+        ps.add_argument(flag, metavar="COL", action="append", default=[],
+                        help=f"{what}; repeat for several columns. Needed for columns that "
+                        "look like ids, names, e-mail addresses, phone numbers or postcodes")
     ps.set_defaults(func=_pseudonymise)
 
     s = sub.add_parser("simulate", help="write a synthetic cohort with a known truth",
@@ -271,6 +292,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _say(text: str) -> str:
+    """A message safe to print: numbers passing the 11-proef masked, long values cut."""
+    from .privacy import mask_text
+    from .reading import shorten
+
+    return mask_text(shorten(text, 1000))
+
+
 def main(argv: list[str] | None = None) -> int:
     from .reading import CohortError
 
@@ -278,10 +307,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except CohortError as exc:
-        print(f"thuiszit-eval: {exc}", file=sys.stderr)
+        print(f"thuiszit-eval: {_say(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
-    except (FileNotFoundError, PermissionError, ValueError) as exc:
-        print(f"thuiszit-eval {args.command}: {exc}", file=sys.stderr)
+    except (OSError, ValueError, MemoryError) as exc:
+        print(f"thuiszit-eval {args.command}: {_say(str(exc))}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print(f"thuiszit-eval {args.command}: interrupted", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # a bug, not bad input: still words, no traceback
+        print(
+            f"thuiszit-eval {args.command}: unexpected {type(exc).__name__} "
+            f"({_say(str(exc))[:200]}). This is a bug in thuiszit-eval, not in your data; "
+            "please report it with this message",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
 
 

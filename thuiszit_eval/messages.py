@@ -95,6 +95,23 @@ MESSAGES: dict[str, dict[str, str]] = {
         "nl": "de rij heeft een ander aantal velden dan de kopregel",
         "en": "the row has a different number of fields than the header",
     },
+    "validation.rule.duplicate_column": {
+        "nl": (
+            "twee kolommen met dezelfde naam (hoofdletters en spaties tellen niet): elke rij "
+            "wordt afgewezen"
+        ),
+        "en": (
+            "two columns with the same name (ignoring case and spaces): every row is rejected"
+        ),
+    },
+    "validation.rule.invalid_text": {
+        "nl": "bytes die geen tekst zijn in de codering van het bestand, of stuurtekens",
+        "en": "bytes that are not text in the file's encoding, or control characters",
+    },
+    "validation.rule.spreadsheet_formula": {
+        "nl": "een Excel-formule zonder opgeslagen waarde, of een Excel-foutwaarde (#DEEL/0!)",
+        "en": "an Excel formula without a stored value, or an Excel error value (#DIV/0!)",
+    },
     "validation.rule.direct_identifier": {
         "nl": (
             "een kolom bevat BSN's, namen of contactgegevens: de hele tabel wordt geweigerd tot"

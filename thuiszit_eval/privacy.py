@@ -44,6 +44,8 @@ __all__ = [
     "elfproef",
     "find_direct_identifiers",
     "load_or_create_key",
+    "mask_identifiers",
+    "mask_text",
     "normalise_id",
     "pseudonym",
     "pseudonymise_folder",
@@ -172,7 +174,8 @@ def _bsn_digits(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def _elfproef_matrix(matrix: np.ndarray) -> np.ndarray:
     """11-proef per row of a ``(n, 9)`` digit matrix."""
-    return ((matrix @ _ELFPROEF_WEIGHTS) % 11 == 0) & matrix.any(axis=1)
+    # At least 10,000,000, as in elfproef(): '000000012' passes the sum but is no BSN.
+    return ((matrix @ _ELFPROEF_WEIGHTS) % 11 == 0) & (matrix @ _POWERS_OF_TEN >= _BSN_MIN)
 
 
 def bsn_mask(series: pd.Series) -> pd.Series:
@@ -198,6 +201,58 @@ def _mask_bsn_digits(digits: np.ndarray) -> str:
     """Show a BSN without revealing it: digits of ``123456782`` -> ``12****782``."""
     text = "".join(str(int(d)) for d in digits)
     return f"{text[:2]}****{text[-3:]}"
+
+
+#: A BSN-shaped token inside longer text (a message, a malformed row, a column name).
+_BSN_TOKEN_RE = re.compile(r"(?<![0-9])(?:[0-9]{8,9}(?:\.0+)?|[0-9]{2,4}[ .][0-9]{2,3}[ .][0-9]{3})"
+                           r"(?![0-9])")
+
+
+def mask_text(text: str) -> str:
+    """``text`` with every number in it that passes the 11-proef masked (``12****782``).
+
+    Used on every message, report value and CSV cell that could echo a pupil's data:
+    identifiers are never echoed, whatever column or table they turn up in.
+
+    Example:
+        >>> mask_text("attendance.csv row 2, column pupil_id (value '111222333')")
+        "attendance.csv row 2, column pupil_id (value '11****333')"
+        >>> mask_text("123456789 is not a BSN")
+        '123456789 is not a BSN'
+    """
+    if not isinstance(text, str) or not _BSN_TOKEN_RE.search(text):
+        return text
+
+    def repl(match: re.Match[str]) -> str:
+        token = match.group()
+        if not elfproef(token):
+            return token
+        digits = _digits_text(token) or token
+        return _mask_bsn_digits(np.array([int(d) for d in digits.zfill(9)]))
+
+    return _BSN_TOKEN_RE.sub(repl, text)
+
+
+def mask_identifiers(series: pd.Series) -> pd.Series:
+    """Vectorised :func:`mask_text` over a text column: each distinct value is checked once,
+    and only values holding 8 or more digits at all.
+
+    Example:
+        >>> mask_identifiers(pd.Series(["111222333", "x", "111222333"])).tolist()
+        ['11****333', 'x', '11****333']
+    """
+    if series.empty:
+        return series
+    text = series.astype(object).where(series.notna(), "").astype(str)
+    uniq = pd.unique(text.to_numpy())
+    digits = pd.Series(uniq, dtype="string[pyarrow]").str.count(r"[0-9]").to_numpy() >= 8
+    if not digits.any():
+        return series
+    lookup = {u: mask_text(u) for u in uniq[digits]}
+    changed = {k: v for k, v in lookup.items() if k != v}
+    if not changed:
+        return series
+    return text.map(lambda v: changed.get(v, v)).where(series.notna(), series)
 
 
 # ---------------------------------------------------------------------------------------
@@ -309,7 +364,7 @@ def _looks_like_yyyymmdd(digits: np.ndarray) -> np.ndarray:
 
 def _bsn_finding(column: object, series: pd.Series) -> dict[str, object] | None:
     """A BSN finding when most values are 8-9 digit numbers and some pass the 11-proef."""
-    n_present = int(series.notna().sum())
+    n_present = len(_as_text(series))  # empty cells of a CSV are no values
     if n_present == 0:
         return None
     shaped, matrix = _bsn_digits(series)
@@ -578,11 +633,16 @@ def load_or_create_key(path: str | os.PathLike[str]) -> bytes:
 
 #: Raw column names (normalised) holding pupil ids -> pseudonyms with prefix ``P``.
 PUPIL_ID_COLUMNS = frozenset(
-    {"pupil_id", "leerling_id", "leerlingid", "leerlingnummer", "leerling_nummer", "student_id"}
+    {
+        "pupil_id", "leerling_id", "leerlingid", "leerlingnummer", "leerling_nummer",
+        "leerlingnr", "leerling_nr", "llnr", "student_id",
+    }
 )
 #: Raw column names (normalised) holding school ids -> pseudonyms with prefix ``S``.
 SCHOOL_ID_COLUMNS = frozenset({"school_id", "brin", "brin_code", "brincode", "school"})
 _DROP_KINDS = frozenset({"bsn", "name", "contact"})
+_KIND_WORDS = {"bsn": "BSNs (11-proef)", "name": "names of people",
+               "contact": "e-mail addresses or contact details"}
 
 
 @dataclass
@@ -600,6 +660,10 @@ class FilePseudonymisation:
     #: raw column -> output column with reduced precision (``birth_month``, ``pc4``)
     reduced: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: columns copied as they are because the user said so (``--keep``)
+    kept: list[str] = field(default_factory=list)
+    #: unrecognised column -> what its values look like; the export is refused
+    refused: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -637,6 +701,8 @@ class PseudonymisationReport:
                 if mapping:
                     items = ", ".join(k if k == v else f"{k} -> {v}" for k, v in mapping.items())
                     lines.append(f"    {label}: {items}")
+            if report.kept:
+                lines.append(f"    kept as asked (--keep): {', '.join(report.kept)}")
             if report.dropped:
                 items = ", ".join(f"{k} ({v})" for k, v in report.dropped.items())
                 lines.append(f"    dropped: {items}")
@@ -720,14 +786,92 @@ def _unique_name(wanted: str, original: str, taken: set[str]) -> str:
     return wanted if wanted == original or wanted not in taken else original
 
 
-def _pseudonymise_table(df: pd.DataFrame, key: bytes, report: FilePseudonymisation) -> pd.DataFrame:
-    """Pseudonymise, drop and reduce the columns of one raw table (strings only)."""
+#: Column names that say "an id or number of something": refused when not recognised.
+_ID_NAME_RE = re.compile(
+    r"^(?:(?:" + _PERSON + r"|dossier|zaak|case|client|clint|cli_nt|deelnemer|inschrijving|"
+    r"onderwijs|persoon|person|gezin|family|huishouden)_?)?"
+    r"(?:id|nr|nummer|number|no|num|code|kenmerk|ref|referentie|reference)(?:_?\d)?$"
+)
+#: A value that reads as an id: at least three digits in a row, no spaces or decimal point,
+#: and not a date or a month.
+_ID_VALUE = r"(?=.*\d{3})[A-Za-z0-9_-]{3,}"
+_DATE_LIKE = r"\d{1,4}[-/]\d{1,2}(?:[-/]\d{1,4})?"
+_PERSON_NAME = (
+    r"[A-ZÀ-Þ][a-zß-ÿ'’]+(?:[ -](?:(?:van|de|der|den|het|ter|ten|te|in|op|'t|la|le|du|da|"
+    r"el|al) )*[A-ZÀ-Þ][a-zß-ÿ'’]+)+"
+)
+_PHONE = r"(?:\+31|0031|0)[ -]?\(?\d(?:[ -]?\)?[ -]?\d){8}"
+
+
+def _known_columns(extra: Collection[str] = ()) -> set[str]:
+    """Normalised names of every column of the cohort format plus declared extra fields."""
+    from .schema import TABLES, table_schema
+
+    names = {f.name for t in TABLES for f in table_schema(t).fields}
+    return {_normalise_column_name(n) for n in names | set(extra)}
+
+
+def _looks_identifying(name: str, values: pd.Series) -> str | None:
+    """What an unrecognised column looks like, or None: an id (by name or values), names of
+    people, e-mail addresses, phone numbers or postcodes. Checked on the values of the
+    column, so a misleading name does not hide them."""
+    text = values.astype("string").str.strip()
+    text = text[text.notna() & (text != "")]
+    n = len(text)
+    if n == 0:
+        return None
+    for what, pattern, share in (
+        ("e-mail addresses", _EMAIL, 0.0),
+        ("phone numbers", _PHONE, 0.0),
+        ("postcodes", _FULL_POSTCODE, 0.0),
+        ("names of people", _PERSON_NAME, 0.5),
+    ):
+        hits = int(text.str.fullmatch(pattern).fillna(False).sum())
+        if hits and hits > share * n:
+            return what
+    if _ID_NAME_RE.match(_normalise_column_name(name)):
+        return "identifiers (the column name says id or number)"
+    ids = text.str.fullmatch(_ID_VALUE).fillna(False) & ~text.str.fullmatch(_DATE_LIKE).fillna(
+        False
+    )
+    if n >= 5 and ids.mean() >= 0.8 and text[ids].nunique() >= 0.9 * int(ids.sum()):
+        return "identifiers (nearly every value is a different number or code)"
+    return None
+
+
+def _pseudonymise_table(
+    df: pd.DataFrame,
+    key: bytes,
+    report: FilePseudonymisation,
+    mapping: dict[str, str] | None = None,
+    known: set[str] | None = None,
+) -> pd.DataFrame:
+    """Pseudonymise, drop and reduce the columns of one raw table (strings only).
+
+    ``mapping`` (normalised column name -> ``keep``/``drop``/``pseudonymise``) is what the
+    user said about columns; an unrecognised column that looks identifying and is not in it
+    lands in ``report.refused`` (the caller refuses the whole export).
+    """
+    mapping = mapping or {}
+    known = _known_columns() if known is None else known
     out = pd.DataFrame(index=df.index)
     taken = {str(c) for c in df.columns}
     for column in df.columns:
         name = str(column)
         norm = _normalise_column_name(name)
         values = df[column]
+        asked = mapping.get(norm)
+        if asked == "drop":
+            report.dropped[name] = "asked"
+            continue
+        if asked == "keep":
+            out[name] = values
+            report.kept.append(name)
+            continue
+        if asked == "pseudonymise":
+            out[name] = pseudonym(values, key, "X").fillna("")
+            report.pseudonymised[name] = name
+            continue
         if norm in PUPIL_ID_COLUMNS or norm in SCHOOL_ID_COLUMNS:
             prefix, canonical = (
                 ("P", "pupil_id") if norm in PUPIL_ID_COLUMNS else ("S", "school_id")
@@ -753,8 +897,13 @@ def _pseudonymise_table(df: pd.DataFrame, key: bytes, report: FilePseudonymisati
             out[target] = month
             report.reduced[name] = target
             taken.add(target)
-        elif kind in _DROP_KINDS or found & _DROP_KINDS:
-            report.dropped[name] = kind if kind in _DROP_KINDS else sorted(found & _DROP_KINDS)[0]
+        elif kind in _DROP_KINDS:
+            report.dropped[name] = kind
+        elif found & _DROP_KINDS and norm not in known:
+            # The values, not the name, say BSN or e-mail: dropping the column could lose a
+            # column of notes, keeping it would leak; the user decides.
+            kinds = sorted(found & _DROP_KINDS)
+            report.refused[name] = " and ".join(_KIND_WORDS[k] for k in kinds)
         elif kind == "postcode" or "postcode" in found:
             digits = values.astype("string").str.strip().str.extract(r"^(\d{4})")[0]
             target = _unique_name("pc4", name, taken)
@@ -762,10 +911,31 @@ def _pseudonymise_table(df: pd.DataFrame, key: bytes, report: FilePseudonymisati
             report.reduced[name] = target
             taken.add(target)
         else:
+            looks = None if norm in known else _looks_identifying(name, values)
+            if looks:
+                report.refused[name] = looks
+                continue
             out[name] = values
-    for finding in find_direct_identifiers(out, allowed=set(report.pseudonymised.values())):
+    allowed = set(report.pseudonymised.values()) | set(report.kept)
+    for finding in find_direct_identifiers(out, allowed=allowed):
         report.warnings.append(str(finding["message"]))
     return out
+
+
+def _declared_extra_fields(path: Path) -> list[str]:
+    """Names of the extra fields a raw export's datapackage.json declares (none if absent or
+    unreadable: then the datapackage is refused when copied)."""
+    try:
+        package = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return []
+    if not isinstance(package, dict) or not isinstance(package.get("resources"), list):
+        return []
+    return [
+        str(d["name"])
+        for r in package["resources"] if isinstance(r, dict)
+        for d in (r.get("extra_fields") or []) if isinstance(d, dict) and "name" in d
+    ]
 
 
 def _copy_datapackage(source: Path, target: Path, written: set[str]) -> None:
@@ -792,6 +962,9 @@ def pseudonymise_folder(
     raw: str | os.PathLike[str],
     out: str | os.PathLike[str],
     key_file: str | os.PathLike[str],
+    keep: Collection[str] = (),
+    drop: Collection[str] = (),
+    pseudonymise: Collection[str] = (),
 ) -> PseudonymisationReport:
     """Write a pseudonymised copy of the raw export folder ``raw`` to ``out``.
 
@@ -839,11 +1012,18 @@ def pseudonymise_folder(
             f"The key file {key_file} lies inside OUT; keep it elsewhere, or it would be "
             "shared with the pseudonymised data."
         )
+    mapping: dict[str, str] = {}
+    for action, columns in (("keep", keep), ("drop", drop), ("pseudonymise", pseudonymise)):
+        for c in columns:
+            norm = _normalise_column_name(c)
+            if mapping.get(norm, action) != action:
+                raise PrivacyError(f"Column {c!r} is given to two of --keep/--drop/--pseudonymise.")
+            mapping[norm] = action
     key_created = not key_file.exists()
     key = load_or_create_key(key_file)
-    out.mkdir(parents=True, exist_ok=True)
     report = PseudonymisationReport(raw=raw, out=out, key_file=key_file, key_created=key_created)
-    written: set[str] = set()
+    known = _known_columns(_declared_extra_fields(raw / "datapackage.json"))
+    results: list[tuple[Path, pd.DataFrame]] = []
     for path in sorted(raw.iterdir()):
         if not path.is_file() or path.name == "datapackage.json":
             continue
@@ -854,19 +1034,35 @@ def pseudonymise_folder(
         file_report = FilePseudonymisation(
             file=path.name, rows=len(df), encoding=encoding, delimiter=delimiter
         )
-        result = _pseudonymise_table(df, key, file_report)
+        result = _pseudonymise_table(df, key, file_report, mapping, known)
         if len(result) != len(df):  # pragma: no cover - guarded by construction
             raise PrivacyError(f"{path.name}: row count changed; report this as a bug.")
+        results.append((path, result))
+        report.files.append(file_report)
+    refused = [(f.file, c, what) for f in report.files for c, what in f.refused.items()]
+    if refused:
+        listing = "; ".join(f"{file}, column {col!r}: looks like {what}"
+                            for file, col, what in refused)
+        first = refused[0][1]
+        raise PrivacyError(
+            f"Not pseudonymised: {len(refused)} column(s) that are not part of the cohort "
+            f"format look identifying ({listing}). Nothing was written. Say what to do with "
+            f"each: --drop {first!r} to leave it out, --pseudonymise {first!r} for keyed "
+            f"pseudonyms, or --keep {first!r} if you checked it identifies no one."
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    written: set[str] = set()
+    for path, result in results:
         result.to_csv(out / path.name, index=False, encoding="utf-8", lineterminator="\n")
         written.add(path.name)
-        report.files.append(file_report)
+        file_report = next(f for f in report.files if f.file == path.name)
         logger.info(
             "%s: %d rows, pseudonymised %s, dropped %s, reduced %s",
-            path.name,
-            len(df),
-            list(file_report.pseudonymised),
-            list(file_report.dropped),
-            list(file_report.reduced),
+            mask_text(path.name),
+            len(result),
+            mask_text(str(list(file_report.pseudonymised))),
+            mask_text(str(list(file_report.dropped))),
+            mask_text(str(list(file_report.reduced))),
         )
     if (raw / "datapackage.json").is_file():
         _copy_datapackage(raw / "datapackage.json", out / "datapackage.json", written)

@@ -32,6 +32,8 @@ import pandas as pd
 import pyarrow as pa_arrow
 import pyarrow.compute as pc
 
+from .reading import shorten
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     import pandera.pandas as pa
@@ -233,8 +235,11 @@ def _cell_text(v: Any) -> str:
 
 def parse_dates(text: pd.Series) -> pd.Series:
     """Parse ISO ``YYYY-MM-DD`` and Dutch ``DD-MM-YYYY`` / ``DD/MM/YYYY`` dates; NaT where
-    the text is not a real calendar date (31-02 included)."""
+    the text is not a real calendar date (31-02 included). ISO dates must be zero-padded
+    and years have four digits, so a value cut off at its end is never read as a date."""
     iso = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+    # ISO dates are zero-padded: '2023-02-1' is a cut-off '2023-02-12', not 1 February.
+    iso = iso.where(text.str.len() == 10)
     todo = iso.isna() & (text != "")
     if todo.any():
         nl = text[todo].str.replace("/", "-", regex=False)
@@ -245,6 +250,7 @@ def parse_dates(text: pd.Series) -> pd.Series:
 def parse_yearmonth(text: pd.Series) -> pd.Series:
     """Parse ``YYYY-MM`` (also ``MM-YYYY``) to the first day of that month."""
     out = pd.to_datetime(text, format="%Y-%m", errors="coerce")
+    out = out.where(text.str.len() == 7)  # '2024-1' may be a cut-off '2024-11'
     todo = out.isna() & (text != "")
     if todo.any():
         out.loc[todo] = pd.to_datetime(
@@ -276,8 +282,12 @@ def parse_field(text: pd.Series, spec: FieldSpec) -> tuple[pd.Series, pd.Series]
         val = parse_yearmonth(text)
     elif spec.type in ("integer", "number"):
         num = _to_number(text)
+        # 1e999 overflows to inf: as much "not a number" as the text inf, which is refused.
+        num = num.where(np.isfinite(num), np.nan)
         if spec.type == "integer":
-            val = num.where(num.isna() | (num == np.round(num)), np.nan).astype("Int64")
+            # Whole and within the exact range of a float: 1e300 is no count of dayparts.
+            whole = (num == np.round(num)) & (num.abs() < 2.0**53)
+            val = num.where(whole, np.nan).astype("Int64")
         else:
             val = num.astype(float)
     elif spec.type == "boolean":
@@ -381,8 +391,11 @@ def check_fields(typed: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
                 else:
                     bad = [v]
                 wrong = [b for b in bad if b not in set(codes(f.codelist))]
-                msgs.append(f"unknown code {', '.join(map(repr, wrong))} for {f.name}")
-                near = [nearest_code(w, f.codelist) for w in wrong]
+                msgs.append(
+                    f"unknown code {', '.join(repr(shorten(w)) for w in wrong[:5])}"
+                    f"{' …' if len(wrong) > 5 else ''} for {f.name}"
+                )
+                near = [nearest_code(w, f.codelist) if len(w) <= 200 else None for w in wrong]
                 pairs = [(w, n) for w, n in zip(wrong, near, strict=True) if n]
                 if len(wrong) == 1:
                     sugg = ", ".join(repr(n) for _, n in pairs)

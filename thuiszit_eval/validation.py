@@ -7,7 +7,12 @@ tables (overlapping episodes, interventions outside their episode, links between
 are the vectorised functions below. For every table rows read = accepted + rejected.
 
 Each rule either **rejects** the row or **warns** and keeps it; :data:`RULES` says which,
-and the report repeats it. Row numbers are spreadsheet rows: the header is row 1.
+and the report repeats it. Row numbers are spreadsheet rows: the header is row 1. What the
+reader found (rows with the wrong number of fields, bytes that are not text, Excel formulas
+without a value, duplicate column names) is rejected here like any rule. Every text cell of
+the report has numbers passing the 11-proef masked and long values cut, whatever table or
+column they come from; :meth:`ValidationReport.to_csv` also neutralises spreadsheet
+formulas.
 
 Example
 -------
@@ -20,7 +25,9 @@ True
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +36,7 @@ import pandas as pd
 
 from . import schema as S
 from .messages import t as msg
-from .reading import RawTable
+from .reading import _NOT_TEXT, READER_PROBLEM_COLUMNS, CohortError, RawTable, shorten
 
 
 def _rule_text(rule: str, lang: str = "en") -> str:
@@ -45,6 +52,9 @@ RULES: dict[str, tuple[str, str]] = {
     "missing_column": ("reject", _rule_text("missing_column")),
     "unknown_column": ("warn", _rule_text("unknown_column")),
     "malformed_row": ("reject", _rule_text("malformed_row")),
+    "duplicate_column": ("reject", _rule_text("duplicate_column")),
+    "invalid_text": ("reject", _rule_text("invalid_text")),
+    "spreadsheet_formula": ("reject", _rule_text("spreadsheet_formula")),
     "direct_identifier": ("reject", _rule_text("direct_identifier")),
     "required": ("reject", _rule_text("required")),
     "invalid_date": ("reject", _rule_text("invalid_date")),
@@ -91,6 +101,9 @@ class ValidationReport:
     cohort: str
     problems: pd.DataFrame
     counts: pd.DataFrame
+    #: per table, the spreadsheet row number of each accepted row, in the order of the
+    #: accepted table (so any accepted row can be traced to its source row)
+    source_rows: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n_rejected(self) -> int:
@@ -161,12 +174,24 @@ class ValidationReport:
             where = f"{r.file} row {int(r.row)}" if pd.notna(r.row) else r.file
             col = f", column {r.column}" if r.column else ""
             val = f" (value {r.value!r})" if r.value not in (None, "") else ""
-            lines.append(f"  [{r.severity}] {where}{col}{val}: {r.message}. {r.hint}".rstrip())
+            lines.append(
+                f"  [{r.severity}] {where}{col}{val}, rule {r.rule}: {r.message}. {r.hint}"
+                .rstrip()
+            )
         return "\n".join(lines)
 
     def to_csv(self, path: str | Path) -> None:
-        """Write every problem row as CSV (the `--report` of the CLI)."""
-        self.problems.to_csv(path, index=False)
+        """Write every problem row as CSV (the `--report` of the CLI), safe to open in a
+        spreadsheet: text cells starting with ``=``, ``+``, ``-``, ``@``, tab or carriage
+        return get a leading ``'`` (OWASP's advice against CSV injection), except cells
+        that are a plain number such as ``-0.4``, which a spreadsheet reads as a number and
+        which therefore stay as they are. Values are already cut and BSN-like values masked.
+        """
+        out = self.problems.copy()
+        for c in out.columns:
+            if c != "row":
+                out[c] = neutralise_formulas(out[c])
+        out.to_csv(path, index=False)
 
     def __repr__(self) -> str:
         return (
@@ -174,6 +199,90 @@ class ValidationReport:
             f"{self.n_rejected} rejected, {int((self.problems['severity'] == 'warn').sum())} "
             "warnings)"
         )
+
+
+def check_metadata(meta: dict[str, Any], where: str = "metadata") -> dict[str, Any]:
+    """The study metadata with ``follow_up_end`` as an ISO date, checked; raise
+    :class:`CohortError` naming the field, the value and what to write instead.
+
+    ``follow_up_end`` is never guessed: it must be a date, written ``YYYY-MM-DD`` or Dutch
+    ``DD-MM-YYYY`` / ``DD/MM/YYYY`` (read day first, as in the tables). ``null``, a number
+    or text that is no calendar date is refused. ``intervention_tolerance_days``, when
+    given, must be a whole number of days from 0 to 365.
+
+    Example
+    -------
+    >>> check_metadata({"follow_up_end": "01-07-2024"})["follow_up_end"]
+    '2024-07-01'
+    """
+    if not isinstance(meta, dict):
+        raise CohortError(f"{where}: the study metadata must be a mapping (a JSON object)")
+    if "follow_up_end" not in meta:
+        raise CohortError(
+            f"{where}: no thuiszit.follow_up_end. State the date up to which the data are "
+            'complete, e.g. "thuiszit": {"follow_up_end": "2024-07-31"}'
+        )
+    value = meta["follow_up_end"]
+    end = _metadata_date(value)
+    if end is None:
+        raise CohortError(
+            f"{where}: follow_up_end {shorten(value)!r} is not a date; write the date up to "
+            'which the data are complete as "YYYY-MM-DD" (e.g. "2024-07-31") or "DD-MM-YYYY"'
+        )
+    if not S.EARLIEST_YEAR <= end.year <= 2100:
+        raise CohortError(
+            f"{where}: follow_up_end {end:%Y-%m-%d} is not a plausible follow-up end (years "
+            f"{S.EARLIEST_YEAR}-2100); check the year"
+        )
+    out = {**meta, "follow_up_end": f"{end:%Y-%m-%d}"}
+    if "intervention_tolerance_days" in meta:
+        tol = meta["intervention_tolerance_days"]
+        ok = None
+        if isinstance(tol, int) and not isinstance(tol, bool):
+            ok = tol
+        elif isinstance(tol, float) and tol.is_integer():
+            ok = int(tol)
+        elif isinstance(tol, str) and tol.strip().isdigit():
+            ok = int(tol.strip())
+        if ok is None or not 0 <= ok <= 365:
+            raise CohortError(
+                f"{where}: intervention_tolerance_days {shorten(tol)!r} is not a whole number "
+                "of days from 0 to 365; write it as a number, e.g. 14"
+            )
+        out["intervention_tolerance_days"] = ok
+    return out
+
+
+def _metadata_date(value: object) -> pd.Timestamp | None:
+    """A metadata date read like the tables' dates (ISO or Dutch day first), or None."""
+    if isinstance(value, pd.Timestamp | datetime.date) and not pd.isna(value):
+        return pd.Timestamp(value)
+    if not isinstance(value, str):
+        return None  # null, numbers, booleans: never guessed (20240731 is not a date)
+    parsed = S.parse_dates(pd.Series([value.strip()], dtype=object).astype(str))
+    return None if pd.isna(parsed.iloc[0]) else pd.Timestamp(parsed.iloc[0])
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$"
+
+
+def neutralise_formulas(s: pd.Series) -> pd.Series:
+    """Text cells a spreadsheet would run as a formula, prefixed with ``'`` (OWASP).
+
+    A cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return is prefixed,
+    unless it is a plain number (``-0.4``, ``+31``), which a spreadsheet reads as a number.
+
+    Example
+    -------
+    >>> neutralise_formulas(pd.Series(["=HYPERLINK(1)", "-0.4", "@SUM(A1)", "ok"])).tolist()
+    ["'=HYPERLINK(1)", '-0.4', "'@SUM(A1)", 'ok']
+    """
+    text = s.astype(object).where(s.notna(), "").astype(str)
+    risky = text.str.startswith(_FORMULA_START) & ~text.str.match(_PLAIN_NUMBER)
+    if not risky.any():
+        return s
+    return text.where(~risky, "'" + text).where(s.notna(), s)
 
 
 class _Collector:
@@ -195,6 +304,8 @@ class _Collector:
         message: str,
         hint: str,
     ) -> None:
+        if isinstance(mask, pd.Series):  # a comparison with a missing value is no finding
+            mask = mask.fillna(False).to_numpy(dtype=bool)
         mask = np.asarray(mask, dtype=bool)
         idx = np.flatnonzero(mask)
         if not len(idx):
@@ -271,9 +382,22 @@ def _type_and_check(
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     n = len(frame)
     table_level: list[dict] = []
-    from .privacy import find_direct_identifiers
+    _reader_problems(raw, n, col)
+    if frame.columns.duplicated().any():  # reported by the reader; every row is refused
+        frame = frame.loc[:, ~frame.columns.duplicated()]
+    if raw.suspect_text:
+        _invalid_text(frame, raw, col)
+    from .privacy import bsn_mask, find_direct_identifiers
 
-    for finding in find_direct_identifiers(frame[_identifier_candidates(frame, schema)]):
+    candidates = _identifier_candidates(frame, schema)
+    found = find_direct_identifiers(frame[candidates])
+    for c in [c for c in candidates if c not in {f["column"] for f in found}]:
+        # A single id that passes the 11-proef among ordinary ones: too few for the column
+        # to count as a BSN column, but that row may carry a citizen service number.
+        col.rule(bsn_mask(frame[c]), "direct_identifier", c, None,
+                 f"{shorten(c)} holds a number that passes the 11-proef for a BSN",
+                 "use the pseudonymised id; run thuiszit-eval pseudonymise on the raw export")
+    for finding in found:
         # Refuse the whole table: one problem per row so that every rejected row is listed,
         # without echoing the identifying value itself.
         col.rule(
@@ -282,17 +406,12 @@ def _type_and_check(
             finding.get("hint") or "pseudonymise first: thuiszit-eval pseudonymise RAW OUT "
             "--key-file KEY",
         )
-    if raw.malformed_rows:
-        m = np.zeros(n, dtype=bool)
-        m[np.asarray(raw.malformed_rows) - 2] = True
-        col.rule(m, "malformed_row", "", None, "wrong number of fields",
-                 f"check quoting and the delimiter ({raw.delimiter!r})")
     known = set(schema.field_names)
     for c in frame.columns:
         if c not in known:
             table_level.append(_table_level(
-                raw.name, raw.file, "unknown_column", c,
-                f"column {c!r} is not part of table {raw.name}",
+                raw.name, raw.file, "unknown_column", shorten(c),
+                f"column {shorten(c)!r} is not part of table {raw.name}",
                 "declare it under extra_fields in datapackage.json to carry it as a covariate",
             ))
     typed = pd.DataFrame(index=frame.index)
@@ -302,9 +421,10 @@ def _type_and_check(
                 col.rule(np.ones(n, dtype=bool), "missing_column", f.name, None,
                          f"required column {f.name!r} is missing",
                          f"add column {f.name} ({f.description})")
-            typed[f.name] = pd.Series([None] * n, index=frame.index, dtype=object)
-            if f.type in _DATE_TYPES:
-                typed[f.name] = pd.to_datetime(typed[f.name])
+            # All missing, but typed like the field, so that rules comparing it with other
+            # columns see missing values, not objects that cannot be compared.
+            empty = pd.Series([""] * n, index=frame.index, dtype="string[pyarrow]")
+            typed[f.name] = S.parse_field(empty, f)[0]
             continue
         text = S.as_text(frame[f.name])
         val, bad = S.parse_field(text, f)
@@ -317,6 +437,50 @@ def _type_and_check(
         again = [(i, c) in seen for i, c in zip(fp["_idx"], fp["column"], strict=True)]
         col.add(fp[~np.asarray(again, dtype=bool)] if len(fp) else fp)
     return typed, table_level
+
+
+def _reader_problems(raw: RawTable, n: int, col: _Collector) -> None:
+    """Turn what the reader found into rejected rows (a table-wide finding, ``_idx`` -1,
+    rejects every row)."""
+    if not raw.problems:
+        return
+    p = pd.DataFrame(raw.problems, columns=READER_PROBLEM_COLUMNS)
+    whole = p[p["_idx"] < 0]
+    p = p[(p["_idx"] >= 0) & (p["_idx"] < n)]
+    if n and len(whole):
+        rows = np.repeat(np.arange(n), len(whole))
+        p = pd.concat([p, whole.iloc[np.tile(np.arange(len(whole)), n)].assign(_idx=rows)])
+    if len(p):
+        p = p.assign(severity=p["rule"].map(lambda r: RULES[r][0]))
+        col.add(p[["_idx", "column", "value", "rule", "severity", "message", "hint"]]
+                .reset_index(drop=True))
+
+
+_NOT_TEXT_PATTERN = re.compile(_NOT_TEXT)
+_NOT_TEXT_RE2 = _NOT_TEXT  # literal characters: valid for Python re and for RE2 (Arrow)
+
+
+def _invalid_text(frame: pd.DataFrame, raw: RawTable, col: _Collector) -> None:
+    """Reject cells holding bytes that are not text in the file's encoding (shown as U+FFFD)
+    or control characters: a wrong encoding or a stray binary byte, never read silently."""
+    enc = raw.encoding or "its encoding"
+    for c in frame.columns:
+        s = frame[c]
+        if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) == "string":
+            # all text (CSV, Parquet): Arrow's regex engine, fast on millions of cells
+            txt = s.astype("string[pyarrow]").fillna("")
+            hit = txt.str.contains(_NOT_TEXT_RE2, regex=True).to_numpy(dtype=bool)
+        elif s.dtype == object:  # mixed Excel/SPSS cells: few rows, per value
+            txt = s.map(lambda v: v if isinstance(v, str) else "")
+            hit = txt.map(lambda v: bool(_NOT_TEXT_PATTERN.search(v))).to_numpy(dtype=bool)
+        else:
+            continue
+        if hit.any():
+            col.rule(hit, "invalid_text", shorten(c), txt,
+                     f"{shorten(c)} holds bytes that are not text in {enc}, or control "
+                     "characters",
+                     "save the file as UTF-8 (or declare its encoding, e.g. \"encoding\": "
+                     "\"cp1252\" for Dutch Excel, in datapackage.json) and remove stray bytes")
 
 
 def _date_rules(typed: pd.DataFrame, schema: S.TableSchema, col: _Collector, fu_end) -> None:
@@ -372,10 +536,15 @@ def validate_tables(
     ``None``.
     """
     extra_fields = extra_fields or {}
+    metadata = check_metadata(metadata)
     fu_end = pd.Timestamp(metadata["follow_up_end"])
     tol = pd.Timedelta(days=int(metadata.get("intervention_tolerance_days",
                                              DEFAULT_TOLERANCE_DAYS)))
     accepted: dict[str, pd.DataFrame | None] = {}
+    # What the rules of child tables compare with: a missing required table counts as an
+    # empty one, so that its children are rejected rather than the validator failing.
+    parents: dict[str, pd.DataFrame | None] = {}
+    source_rows: dict[str, np.ndarray] = {}
     problems: list[pd.DataFrame] = []
     table_level: list[dict] = []
     counts = []
@@ -384,6 +553,10 @@ def validate_tables(
         if raw is None:
             accepted[name] = None
             if name in S.REQUIRED_TABLES:
+                schema = S.table_schema(name).with_extra_fields(extra_fields.get(name, []))
+                empty = RawTable(name, f"{name}.csv", pd.DataFrame(columns=schema.field_names))
+                typed, _ = _type_and_check(empty, schema, _Collector(name, empty.file))
+                parents[name] = _finish(name, typed)
                 table_level.append(_table_level(
                     name, f"{name}.csv", "missing_file", "",
                     f"required table {name} not found",
@@ -406,7 +579,7 @@ def validate_tables(
         table_level += tl
         _date_rules(typed, schema, col, fu_end)
         _duplicates(typed, schema, col)
-        _TABLE_RULES[name](typed, col, accepted, fu_end, tol)
+        _TABLE_RULES[name](typed, col, {**accepted, **parents}, fu_end, tol)
         n = len(typed)
         rejected = col.rejected_mask(n)
         probs = col.frame()
@@ -414,6 +587,7 @@ def validate_tables(
         warned = probs.loc[probs["severity"] == "warn", "row"].dropna().unique()
         ok = typed.loc[~rejected].copy()
         accepted[name] = _finish(name, ok)
+        source_rows[name] = np.flatnonzero(~rejected) + 2
         counts.append(dict(
             table=name, file=raw.file, rows_read=n, rows_accepted=int((~rejected).sum()),
             rows_rejected=int(rejected.sum()),
@@ -429,17 +603,35 @@ def validate_tables(
         else pd.DataFrame({c: pd.Series(dtype=object) for c in S.PROBLEM_COLUMNS})
     )
     allp["row"] = allp["row"].astype("Int64")
+    allp = _safe_text(allp)
     order = {t: i for i, t in enumerate(S.TABLES)}
     allp = allp.sort_values(
         ["table", "row", "rule"], key=lambda s: s.map(order) if s.name == "table" else s,
         kind="stable",
     ).reset_index(drop=True)
     report = ValidationReport(
-        cohort=str(metadata.get("cohort_name", "cohort")),
+        cohort=shorten(metadata.get("cohort_name", "cohort")),
         problems=allp,
         counts=pd.DataFrame(counts),
+        source_rows=source_rows,
     )
     return accepted, report
+
+
+def _safe_text(p: pd.DataFrame) -> pd.DataFrame:
+    """Every text cell of the report with values that pass the 11-proef masked and long
+    values cut (:data:`~thuiszit_eval.reading.MAX_SHOWN` characters for values and column
+    names, a few hundred for messages): identifiers are never echoed, a 10 MB field is not
+    printed."""
+    from .privacy import mask_identifiers
+
+    for c, limit in (("value", 60), ("column", 60), ("message", 300), ("hint", 300)):
+        s = p[c].astype(object).where(p[c].notna(), "").astype(str)
+        long = s.str.len() > limit
+        if long.any():
+            s = s.where(~long, s[long].map(lambda v, lim=limit: shorten(v, lim)))
+        p[c] = mask_identifiers(s)
+    return p
 
 
 def _finish(name: str, df: pd.DataFrame) -> pd.DataFrame:
