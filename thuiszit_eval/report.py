@@ -229,6 +229,21 @@ def _run_notebook(nb: Path, out: Path, params: dict) -> Section:
 
 
 @contextmanager
+def _report_language(lang: str) -> Iterator[None]:
+    """The kernels inherit THUISZIT_EVAL_LANG, so the reason of a NotEstimable is in the
+    report's language; restored afterwards, so nothing else in this process changes."""
+    before = os.environ.get("THUISZIT_EVAL_LANG")
+    os.environ["THUISZIT_EVAL_LANG"] = lang
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("THUISZIT_EVAL_LANG", None)
+        else:
+            os.environ["THUISZIT_EVAL_LANG"] = before
+
+
+@contextmanager
 def _stderr_to(path: Path | None) -> Iterator[None]:
     """Send this process's stderr (file descriptor 2, which the kernels inherit: their
     transport warnings, numeric warnings) to ``path``; None leaves it alone."""
@@ -381,14 +396,11 @@ def build_report(
     ``out/key_figures.csv``. Raises :class:`~thuiszit_eval.reading.CohortError` when the
     cohort cannot be read at all; a failing notebook only marks its section.
     """
-    import os
-
     from tqdm.auto import tqdm
 
     from .cohort import Cohort
 
     t("report_title", lang)  # fail early on an unknown language
-    os.environ["THUISZIT_EVAL_LANG"] = lang  # reasons of NotEstimable, in the kernels too
     cohort_folder = Path(cohort_folder).resolve()
     cohort = Cohort.load(cohort_folder)
     out = Path(out)
@@ -404,7 +416,7 @@ def build_report(
     log = out / "notebooks" / "kernels.log"
     for nb in tqdm(nbs, desc="notebooks", unit="notebook", disable=not progress,
                    file=sys.stdout):
-        with _stderr_to(None if verbose else log):
+        with _stderr_to(None if verbose else log), _report_language(lang):
             sec = _run_notebook(nb, out / "notebooks" / nb.name, params)
         if sec.executed is not None and sec.executed.exists():
             try:
