@@ -213,11 +213,10 @@ def episode_covariates(data: Any, episodes: pd.DataFrame | None = None,
     for c in p.columns:
         if c != "birth_month":
             out[c] = p[c].to_numpy()
-    ep_known = set(S.table_schema("episodes").field_names)
-    for c in ep.columns:
-        if c not in ep_known and c not in out and c not in ("origin_date", "stop_date"):
-            if any(f.name == c for f in extra_fields(data)):
-                out[c] = ep[c].to_numpy()
+    declared = {f.name for f in extra_fields(data)}
+    for c in ep.columns:  # the episodes table's own extra fields
+        if c in declared and c not in out:
+            out[c] = ep[c].to_numpy()
     # complete boolean columns as plain bool (the models read them as 0/1)
     for c in out.columns:
         if isinstance(out[c].dtype, pd.BooleanDtype) and out[c].notna().all():
