@@ -103,6 +103,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "days for {reference})",
     },
     "reference_group": {"nl": "referentiegroep", "en": "reference group"},
+    "share_not_shown": {"nl": "niet getoond (kleine aantallen)",
+                        "en": "not shown (small numbers)"},
     "figure_alt_title": {"nl": "Figuur: {title}.", "en": "Figure: {title}."},
     "figure_alt_plain": {"nl": "Figuur.", "en": "Figure."},
     "figure_alt_x": {"nl": "Horizontale as: {label}.", "en": "Horizontal axis: {label}."},
