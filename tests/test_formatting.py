@@ -115,3 +115,10 @@ def test_figure_alt_text_comes_from_the_figure():
     empty, _ = plt.subplots()
     assert fmt.figure_alt(empty, "en") == ""
     plt.close("all")
+
+
+def test_docstring_examples():
+    import doctest
+
+    result = doctest.testmod(fmt, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 5 and result.failed == 0

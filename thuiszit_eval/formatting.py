@@ -23,6 +23,7 @@ import math
 import numbers
 import os
 import re
+from decimal import Decimal
 from functools import cache
 
 import numpy as np
@@ -68,9 +69,12 @@ def number(x: float, lang: str = "nl", digits: int = 0, group: bool = True) -> s
     """
     if not _finite(x):
         return ""
-    v = float(x)  # type: ignore[arg-type]
-    if round(v, digits) == 0:
-        v = 0.0
+    # Rounded as Python's own formatting rounds the binary value (0.015 → 0.01, as f"{:.2f}"),
+    # so a number reads the same here as in every table and test made before; Babel only
+    # places the separators.
+    v = Decimal(f"{float(x):.{max(digits, 0)}f}")  # type: ignore[arg-type]
+    if v == 0:
+        v = abs(v)
     pattern = ("#,##0" if group else "0") + ("." + "0" * digits if digits > 0 else "")
     return format_decimal(v, format=pattern, locale=_locale(lang))
 
