@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 
 from thuiszit_eval.cohort import Cohort
@@ -256,3 +257,21 @@ def test_page_layout_front_page_and_contents(tmp_path, demo_figures):
     assert 'alt="Figuur in hoofdstuk 03 — Tijd tot terugkeer."' in page
     assert 'alt="Figuur: b."' in page
     assert "30 juni 2025" in page
+
+
+def test_small_cohort_front_page_gives_no_count_away(tmp_path):
+    """A 15-pupil cohort: every group but one is under min_cell, so the total minus the one
+    shown count would give their sum away; that count is hidden too. No model can be fitted:
+    no sentence per intervention."""
+    from thuiszit_eval.report import _hidden_counts, key_figures
+
+    folder = write_simulated_cohort(tmp_path / "tiny", n_pupils=15, seed=5, progress=False)
+    kf = key_figures(Cohort.load(folder), min_cell=10, lang="nl")
+    shown = [int(v.replace(".", "")) for v in kf["Episodes"] if v.replace(".", "").isdigit()]
+    total, groups = shown[0], shown[1:]
+    assert total >= 10 and not 0 < total - sum(groups) < 10, kf["Episodes"].tolist()
+    assert "niet getoond (kleine aantallen)" in kf["Episodes"].tolist()
+    assert kf.attrs["adjusted"] == []
+    assert _hidden_counts(pd.Series({"a": 11, "b": 4, "c": 50}), 10) == {"a"}
+    assert _hidden_counts(pd.Series({"a": 11, "b": 4, "c": 3, "d": 50}), 10) == {"a"}
+    assert _hidden_counts(pd.Series({"a": 11, "b": 12}), 10) == set()

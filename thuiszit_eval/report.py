@@ -153,16 +153,18 @@ def key_figures(cohort, min_cell: int = 10, lang: str = "nl") -> pd.DataFrame:
              "__all__": t("all_episodes", lang)}
     order = ["__all__"] + [g for g in sizes.sort_values("n", ascending=False, kind="stable")
                            .index if g != "__all__"]
+    hidden = _hidden_counts(sizes["n"].drop("__all__"), min_cell)
     rows, shown = [], {}
     for g in order:
         n, ev = int(sizes.loc[g, "n"]), int(sizes.loc[g, "events"])
         row = {t("group", lang): names.get(g, g)}
+        row[t("episodes", lang)] = (f"<{min_cell}" if n < min_cell else
+                                    t("share_not_shown", lang) if g in hidden else
+                                    fmt.integer(n, lang))
         if n < min_cell or ev < min_cell:
-            row[t("episodes", lang)] = f"<{min_cell}"
             for k in ("median_days", *DAY_KEYS.values()):
                 row[t(k, lang)] = t("suppressed", lang)
         else:
-            row[t("episodes", lang)] = fmt.integer(n, lang)
             row[t("median_days", lang)] = _median(med.loc[g], lang)
             shown[g] = med.loc[g, "quantile"]
             for day, k in DAY_KEYS.items():
@@ -176,10 +178,34 @@ def key_figures(cohort, min_cell: int = 10, lang: str = "nl") -> pd.DataFrame:
         rows.append(row)
     out = pd.DataFrame(rows)
     interventions = [g for g in order if g not in ("__all__", "none")]
-    out.attrs["adjusted"] = [_adjusted_sentence(adjusted, g, names.get(g, g), min_cell, lang)
-                             for g in interventions]
+    # No model at all (too few returns, no intervention): one sentence says so, not one per
+    # intervention.
+    out.attrs["adjusted"] = [] if adjusted is None else [
+        _adjusted_sentence(adjusted, g, names.get(g, g), min_cell, lang) for g in interventions]
     out.attrs["caveat"] = _caveat(shown, interventions, names, lang)
     return out
+
+
+def _hidden_counts(n: pd.Series, min_cell: int) -> set[str]:
+    """Groups whose count must be hidden although it is at least ``min_cell``: the groups
+    partition the episodes, so the total minus the shown counts gives the suppressed ones
+    away when those add up to fewer than ``min_cell``; the smallest shown counts are hidden
+    as well until the hidden ones add up to ``min_cell`` or more (secondary suppression).
+
+    >>> sorted(_hidden_counts(pd.Series({"a": 11, "b": 4, "c": 50}), 10))
+    ['a']
+    >>> sorted(_hidden_counts(pd.Series({"a": 11, "b": 12, "c": 50}), 10))
+    []
+    """
+    small = n[n < min_cell]
+    total = int(small.sum())
+    hidden: set[str] = set()
+    for g, k in n[n >= min_cell].sort_values(kind="stable").items():
+        if total == 0 or total >= min_cell:
+            break
+        hidden.add(g)
+        total += int(k)
+    return hidden
 
 
 #: The days of "back within": 4 weeks and 3 months.
