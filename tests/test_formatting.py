@@ -122,3 +122,19 @@ def test_docstring_examples():
 
     result = doctest.testmod(fmt, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 5 and result.failed == 0
+
+
+def test_a_name_on_the_columns_does_not_shift_the_rows():
+    """pandas puts the columns' name where the index header goes; without the index it
+    would shift every row by one cell. It titles the row labels, or spans the columns."""
+    waits = pd.DataFrame({"wachtlijst": [468, 204]}, index=["periodes", "beëindigd"])
+    waits.columns.name = "Indicator"
+    html = _table_html(waits, "nl")
+    assert "<th></th>" not in html and "<th>Indicator</th>" in html
+    assert re.findall(r"<td>([^<]*)</td>", html) == ["periodes", "468", "beëindigd", "204"]
+    within = pd.DataFrame({"4 weken": ["2%"], "3 maanden": ["24%"]},
+                          index=pd.Index(["a"], name="Groep"))
+    within.columns.name = "terug binnen"
+    html = _table_html(within, "nl")
+    assert '<th colspan="2" halign="left">terug binnen</th>' in html and "<th>Groep</th>" in html
+    assert re.findall(r"<td>([^<]*)</td>", html) == ["a", "2%", "24%"]

@@ -204,17 +204,28 @@ def format_table(df: pd.DataFrame, lang: str | None = None) -> pd.DataFrame:
     {'n': ['2.319', '45'], 'hr': ['1,50', '0,25']}
     """
     lang = report_lang(lang)
-    out = df
+    # A name on the columns ("terug binnen" over "4 weken", "3 maanden") would take the
+    # index's place in the header and shift every row by one cell: it becomes a header
+    # spanning those columns instead.
+    over = df.columns.name if not isinstance(df.columns, pd.MultiIndex) else None
+    out = df.rename_axis(columns=[None] * df.columns.nlevels)
+    n_index = 0
     if _meaningful_index(df.index):
         names = [n if n is not None else "" for n in df.index.names]
-        out = df.copy()
+        if over is not None and names == [""]:  # the columns' name titles the row labels,
+            names, over = [str(over)], None     # as pandas itself shows it
+        n_index = len(names)
+        out = out.copy()
         out.index = out.index.set_names(names)
         out = out.reset_index(allow_duplicates=True)
     else:
-        out = df.reset_index(drop=True)
+        out = out.reset_index(drop=True)
     cells = {i: format_cells(out.iloc[:, i], lang, out.columns[i]) for i in range(out.shape[1])}
     formatted = pd.DataFrame(cells, index=out.index)
     formatted.columns = out.columns
+    if over is not None and str(over):
+        formatted.columns = pd.MultiIndex.from_tuples(
+            [("" if i < n_index else str(over), c) for i, c in enumerate(out.columns)])
     return formatted
 
 
