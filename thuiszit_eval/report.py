@@ -450,14 +450,15 @@ def _describe_images_and_tables(body_html: str, alts: dict[str, str], lang: str)
         width = max((len(tr.find_all(["th", "td"])) for tr in table.find_all("tr")),
                     default=0)
         if width >= WIDE_TABLE:
-            table["class"] = [*table.get("class", []),
+            table["class"] = [*table.get("class", []), "widest" if width >= WIDEST_TABLE else
                               "very-wide" if width >= VERY_WIDE_TABLE else "wide"]
     return str(soup)
 
 
 #: Tables with this many columns get a smaller font, and from VERY_WIDE_TABLE a smaller one
-#: still, so that they fit the page (1280 px) without a scroll area that hides columns.
-WIDE_TABLE, VERY_WIDE_TABLE = 7, 11
+#: still, so that they fit the page (1280 px) without a scroll area that hides columns; from
+#: WIDEST_TABLE a header may also break inside a word (else words stay whole).
+WIDE_TABLE, VERY_WIDE_TABLE, WIDEST_TABLE = 7, 11, 15
 
 #: One font for the whole page: the front page and the notebooks' sections alike.
 FONT = ("system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, "
@@ -477,13 +478,15 @@ body {{ max-width: 1100px; margin: 2em auto; padding: 0 1em; box-sizing: border-
 .jp-RenderedHTMLCommon table, table.key-figures {{ table-layout: auto; max-width: 100%;
   border-collapse: collapse; }}
 .jp-RenderedHTMLCommon th, .jp-RenderedHTMLCommon td {{ overflow-wrap: break-word; }}
-.jp-RenderedHTMLCommon thead th {{ overflow-wrap: anywhere; hyphens: auto; }}
 .jp-RenderedHTMLCommon table.wide {{ font-size: 0.8em; }}
 .jp-RenderedHTMLCommon table.wide td, .jp-RenderedHTMLCommon table.wide th {{
   padding: 0.3em; }}
 .jp-RenderedHTMLCommon table.very-wide {{ font-size: 0.7em; }}
 .jp-RenderedHTMLCommon table.very-wide td, .jp-RenderedHTMLCommon table.very-wide th {{
   padding: 0.2em; }}
+.jp-RenderedHTMLCommon table.widest {{ font-size: 0.65em; }}
+.jp-RenderedHTMLCommon table.widest td, .jp-RenderedHTMLCommon table.widest th {{
+  padding: 0.15em; overflow-wrap: anywhere; }}
 img {{ max-width: 100%; height: auto; }}
 .front {{ border-bottom: 2px solid #888; margin-bottom: 2em; padding-bottom: 1em; }}
 table.key-figures td, table.key-figures th {{ padding: 4px 10px;
