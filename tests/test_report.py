@@ -137,6 +137,16 @@ def test_report_in_headless_chromium(demo_report, tmp_path):
         browser.quit()
 
 
+@pytest.mark.demo_report
+def test_demo_report_fits_1280_px_and_describes_its_images(demo_report):
+    """The full Dutch demo report in headless Chromium at 1280 px: no section wider than the
+    page or hidden in a scroll box (Table 1 of notebook 02 was cut off), one font, every
+    image with Dutch alt text (see tests/test_report_page.py)."""
+    from test_report_page import page_problems
+
+    assert page_problems(demo_report.html_path, "nl") == []
+
+
 def test_report_command_exit_codes(tmp_path, capsys):
     from thuiszit_eval.cli import main
 

@@ -3,7 +3,8 @@ the page or hidden in a scroll box, one font, and every image has alt text in th
 language.
 
 :func:`page_problems` is the check; the tests run it on a small report (a 300-pupil cohort,
-three notebooks, Dutch and English) and, marked ``demo_report``, on the full demo report.
+three notebooks, Dutch and English); ``tests/test_report.py`` runs it on the full demo report
+it builds once (marked ``demo_report``).
 """
 
 from __future__ import annotations
@@ -141,14 +142,3 @@ def test_the_check_finds_a_cut_table_and_a_missing_alt(tmp_path):
     assert any("scroll box" in p for p in problems), problems
     assert any("without alt text" in p for p in problems), problems
     assert any("more than one font" in p for p in problems), problems
-
-
-@pytest.mark.demo_report
-def test_demo_report_fits_1280_px_and_describes_its_images(tmp_path):
-    """The full demo report (Dutch). The lead may run :func:`page_problems` on a demo report
-    built once for several tests instead."""
-    from thuiszit_eval.simulate import demo_cohort_path
-
-    rep = build_report(demo_cohort_path(), tmp_path / "demo", progress=False)
-    assert not rep.failed, rep.summary()
-    assert page_problems(rep.html_path, "nl") == []
