@@ -487,6 +487,11 @@ body {{ max-width: 1100px; margin: 2em auto; padding: 0 1em; box-sizing: border-
 .jp-RenderedHTMLCommon table.widest {{ font-size: 0.65em; }}
 .jp-RenderedHTMLCommon table.widest td, .jp-RenderedHTMLCommon table.widest th {{
   padding: 0.15em; overflow-wrap: anywhere; }}
+@media (max-width: 1200px) {{
+  .jp-RenderedHTMLCommon table.wide td, .jp-RenderedHTMLCommon table.wide th,
+  .jp-RenderedHTMLCommon table.very-wide td, .jp-RenderedHTMLCommon table.very-wide th {{
+    overflow-wrap: anywhere; }}
+}}
 img {{ max-width: 100%; height: auto; }}
 .front {{ border-bottom: 2px solid #888; margin-bottom: 2em; padding-bottom: 1em; }}
 table.key-figures td, table.key-figures th {{ padding: 4px 10px;
