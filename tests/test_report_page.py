@@ -9,9 +9,12 @@ it builds once (marked ``demo_report``).
 
 from __future__ import annotations
 
+import re
 import shutil
+from io import StringIO
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from thuiszit_eval.messages import LANGS, t
@@ -122,6 +125,15 @@ def test_small_report_fits_1280_px_and_describes_its_images(small_cohort, tmp_pa
     page = rep.html_path.read_text(encoding="utf-8")
     assert page.count("<img") >= 2 and "<table" in page
     assert page_problems(rep.html_path, lang) == []
+    # the notebooks' tables: no positional index column, no NaN/None, no ungrouped count
+    tables = pd.read_html(StringIO(page), thousands=None, keep_default_na=False)
+    assert len(tables) >= 5
+    for table in tables:
+        first = table.iloc[:, 0].astype(str).tolist()
+        assert first != [str(i) for i in range(len(table))], table.head()
+        cells = table.astype(str).to_numpy().ravel().tolist()
+        assert not [c for c in cells if c in ("nan", "NaN", "None")], table.head()
+        assert not [c for c in cells if re.match(r"\d{4,}(\D|$)", c)], table.head()
 
 
 def test_the_check_finds_a_cut_table_and_a_missing_alt(tmp_path):
