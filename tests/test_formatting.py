@@ -138,3 +138,12 @@ def test_a_name_on_the_columns_does_not_shift_the_rows():
     html = _table_html(within, "nl")
     assert '<th colspan="2" halign="left">terug binnen</th>' in html and "<th>Groep</th>" in html
     assert re.findall(r"<td>([^<]*)</td>", html) == ["a", "2%", "24%"]
+
+
+def test_table_decimals_follow_the_column_and_dates_are_written_out():
+    df = pd.DataFrame({"expected": [145.8333, 32.1], "mc_se": [0.10683, 0.2],
+                       "start": pd.to_datetime(["2024-07-31", None])})
+    out = fmt.format_table(df, "nl")
+    assert out["expected"].tolist() == ["145,8", "32,1"]  # four significant digits at most
+    assert out["mc_se"].tolist() == ["0,107", "0,200"]
+    assert out["start"].tolist() == ["31 juli 2024", ""]

@@ -19,6 +19,7 @@ Example
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import numbers
 import os
@@ -143,12 +144,15 @@ def date(d: object, lang: str = "nl") -> str:
 
 
 def _decimals(values: np.ndarray) -> int:
-    """The fewest decimals (at most 3) that show every value of a column as it is; all
-    whole numbers → 0. One count per column, so the decimals line up."""
-    for d in range(4):
+    """The fewest decimals (at most 3) that show every value of a column as it is, but no
+    more than four significant digits of its largest value (145,8 not 145,833); all whole
+    numbers → 0. One count per column, so the decimals line up."""
+    biggest = float(np.max(np.abs(values))) if len(values) else 0.0
+    cap = 3 if biggest < 1 else max(0, 3 - int(np.floor(np.log10(biggest))))
+    for d in range(cap + 1):
         if np.allclose(values, np.round(values, d), rtol=0, atol=1e-9):
             return d
-    return 3
+    return cap
 
 
 def _is_number(v: object) -> bool:
@@ -157,8 +161,8 @@ def _is_number(v: object) -> bool:
 
 def format_cells(col: pd.Series, lang: str = "nl", name: object = None) -> pd.Series:
     """One column of a table as text in ``lang``: numbers with the column's decimals (whole
-    numbers grouped, except in a year column), yes/no for booleans, missing cells empty;
-    text stays as it is."""
+    numbers grouped, except in a year column), dates written out, yes/no for booleans,
+    missing cells empty; text stays as it is."""
     yes, no = {"nl": ("ja", "nee"), "en": ("yes", "no")}[report_lang(lang)]
     num = [v for v in col if _is_number(v) and _finite(v)]
     digits = _decimals(np.asarray(num, dtype=float)) if num else 0
@@ -169,6 +173,8 @@ def format_cells(col: pd.Series, lang: str = "nl", name: object = None) -> pd.Se
             return yes if v else no
         if v is None or v is pd.NA or v is pd.NaT:
             return ""
+        if isinstance(v, pd.Timestamp | dt.date):
+            return date(v, lang)
         if _is_number(v):
             if not _finite(v):
                 return ""
