@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 
 from thuiszit_eval.cohort import Cohort
@@ -135,6 +137,16 @@ def test_report_in_headless_chromium(demo_report, tmp_path):
         browser.quit()
 
 
+@pytest.mark.demo_report
+def test_demo_report_fits_1280_px_and_describes_its_images(demo_report):
+    """The full Dutch demo report in headless Chromium at 1280 px: no section wider than the
+    page or hidden in a scroll box (Table 1 of notebook 02 was cut off), one font, every
+    image with Dutch alt text (see tests/test_report_page.py)."""
+    from test_report_page import page_problems
+
+    assert page_problems(demo_report.html_path, "nl") == []
+
+
 def test_report_command_exit_codes(tmp_path, capsys):
     from thuiszit_eval.cli import main
 
@@ -162,3 +174,114 @@ def test_key_figures_front_page(tmp_path):
     big = key_figures(cohort, min_cell=600, lang="en").set_index("Group")
     assert big.loc["Back to School", "Episodes"] == "<600"
     assert big.loc["Back to School", "Median days to return"] == "suppressed (too few pupils)"
+
+
+# --------------------------------------------------------------------------- the front page
+
+
+@pytest.fixture(scope="module")
+def demo_figures():
+    from thuiszit_eval.report import key_figures
+
+    return key_figures(Cohort.load(demo_cohort_path()), min_cell=10, lang="en")
+
+
+def test_back_within_is_the_cumulative_incidence_not_one_minus_km(demo_figures):
+    """'Back within 4 weeks / 3 months' is the Aalen-Johansen incidence of return (cause 1,
+    R-checked in test_survival), with its interval — not 1 − Kaplan-Meier, which counts
+    pupils with a competing outcome as still able to return."""
+    from thuiszit_eval.formatting import estimate_with_interval
+    from thuiszit_eval.outcomes import OutcomeDefinition, survival_table
+    from thuiszit_eval.survival import aalen_johansen, kaplan_meier
+
+    data = survival_table(Cohort.load(demo_cohort_path()), OutcomeDefinition()).data
+    aj = aalen_johansen(data, "duration", "event").at_times((28, 91), state=1)
+    km = kaplan_meier(data, "duration", "event").at_times((28, 91))
+    kf = demo_figures.set_index("Group")
+    for i, col in enumerate(("Back within 4 weeks", "Back within 3 months")):
+        r = aj.iloc[i]
+        assert kf.loc["All episodes", col] == estimate_with_interval(
+            r["pstate"], r["lower"], r["upper"], "en", 1, pct=True)
+        assert abs(km["returned"].iloc[i] - r["pstate"]) > 0.002  # the two really differ
+
+
+def test_a_share_that_gives_a_small_count_away_is_not_shown(demo_figures):
+    """agenda item 4: 191 episodes, a handful back within 4 weeks — '2,1% of 191' would say
+    4 pupils. The 3-month share (dozens back) is shown."""
+    from thuiszit_eval.outcomes import OutcomeDefinition, survival_table
+    from thuiszit_eval.report import key_figures
+
+    data = survival_table(Cohort.load(demo_cohort_path()), OutcomeDefinition(),
+                          group="intervention").data
+    g = data[data["intervention"] == "agendapunt_4"]
+    back_4w = int(((g["event"] == 1) & (g["duration"] <= 28)).sum())
+    assert 0 < back_4w < 10
+    row = demo_figures.set_index("Group").loc["agenda item 4"]
+    assert row["Back within 4 weeks"] == "not shown (small numbers)"
+    assert row["Back within 3 months"].endswith(")") and "%" in row["Back within 3 months"]
+    loose = key_figures(Cohort.load(demo_cohort_path()), min_cell=back_4w, lang="en")
+    assert "%" in loose.set_index("Group").loc["agenda item 4", "Back within 4 weeks"]
+
+
+def test_front_page_leads_with_adjusted_sentences_and_states_the_caveat(demo_figures):
+    kf = demo_figures.set_index("Group")
+    hr = kf.loc["Back to School", "Adjusted hazard ratio of return (95% CI)"]  # "1.52 (1.33–1.73)"
+    est, lo, hi = re.match(r"([\d.]+) \(([\d.]+)–([\d.]+)\)", hr).groups()
+    sentences = demo_figures.attrs["adjusted"]
+    assert sentences[0] == (f"Pupils with Back to School return to school {est} times as fast "
+                            f"({lo}–{hi}) as comparable pupils without it.")
+    assert len(sentences) == len(kf) - 2  # every intervention, not the total or usual care
+    assert any("neither clearly faster nor clearly slower" in s for s in sentences)
+    caveat = demo_figures.attrs["caveat"]
+    med = kf["Median days to return"].str.split(" ").str[0]
+    assert (f"the median of {med['Back to School']} days with Back to School against "
+            f"{med['usual care']} days for usual care") in caveat
+    assert "time before an intervention starts counts for the intervention group" in caveat
+    assert kf.loc["usual care", "Adjusted hazard ratio of return (95% CI)"] == "reference group"
+
+
+def test_the_no_intervention_group_has_one_name():
+    """The front page's name for episodes without an intervention is the code list's label
+    of usual_care, which notebook 02 and the narratives use."""
+    from thuiszit_eval.messages import t
+    from thuiszit_eval.schema import labels
+
+    for lang in ("nl", "en"):
+        assert t("no_intervention", lang) == labels("intervention", lang)["usual_care"]
+
+
+def test_page_layout_front_page_and_contents(tmp_path, demo_figures):
+    """The page built from sections: adjusted answers first, the caveat right before the
+    unadjusted table, contents as a plain list (titles carry their own numbers), every image
+    with alt text in the report's language, the follow-up end as a date in words."""
+    from thuiszit_eval.report import Section, _page
+
+    img = '<img alt="No description has been provided for this image" src="data:x">'
+    sections = [Section("03_x.ipynb", "03 — Tijd tot terugkeer", True, body=f"<p>a</p>{img}"),
+                Section("04_y.ipynb", "04 — Regressie", True, body='<img alt="Figuur: b.">')]
+    page = _page(Cohort.load(demo_cohort_path()), sections, demo_figures, "", "nl", 10)
+    assert "<ol" not in page and '<ul class="toc">' in page
+    assert page.index("Pupils with Back to School") < page.index('<p class="caveat">') \
+        < page.index('<table') < page.index("<h2>Inhoud")
+    assert "No description" not in page
+    assert 'alt="Figuur in hoofdstuk 03 — Tijd tot terugkeer."' in page
+    assert 'alt="Figuur: b."' in page
+    assert "30 juni 2025" in page
+
+
+def test_small_cohort_front_page_gives_no_count_away(tmp_path):
+    """A 15-pupil cohort: every group but one is under min_cell, so the total minus the one
+    shown count would give their sum away; that count is hidden too. No model can be fitted:
+    no sentence per intervention."""
+    from thuiszit_eval.report import _hidden_counts, key_figures
+
+    folder = write_simulated_cohort(tmp_path / "tiny", n_pupils=15, seed=5, progress=False)
+    kf = key_figures(Cohort.load(folder), min_cell=10, lang="nl")
+    shown = [int(v.replace(".", "")) for v in kf["Episodes"] if v.replace(".", "").isdigit()]
+    total, groups = shown[0], shown[1:]
+    assert total >= 10 and not 0 < total - sum(groups) < 10, kf["Episodes"].tolist()
+    assert "niet getoond (kleine aantallen)" in kf["Episodes"].tolist()
+    assert kf.attrs["adjusted"] == []
+    assert _hidden_counts(pd.Series({"a": 11, "b": 4, "c": 50}), 10) == {"a"}
+    assert _hidden_counts(pd.Series({"a": 11, "b": 4, "c": 3, "d": 50}), 10) == {"a"}
+    assert _hidden_counts(pd.Series({"a": 11, "b": 12}), 10) == set()

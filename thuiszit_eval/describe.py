@@ -414,9 +414,11 @@ def suppress_small(
 
 
 def _dec(x: float, digits: int = 1, lang: str = "en") -> str:
-    """``x`` with ``digits`` decimals; a decimal comma for ``nl``."""
-    text = f"{float(x):.{digits}f}"
-    return text.replace(".", ",") if lang == "nl" else text
+    """``x`` with ``digits`` decimals in ``lang`` (thuiszit_eval.formatting: one convention
+    for the whole report, counts from 1000 grouped, never "-0,00")."""
+    from .formatting import number
+
+    return number(x, lang, digits)
 
 
 def _fmt_smd(v: object, lang: str = "en") -> str:
@@ -468,10 +470,10 @@ def wide(
         if isinstance(row["n"], str):
             return row["n"]
         if row["kind"] == "n":
-            return f"{row['n']}"
+            return _dec(row["n"], 0, lang)
         if row["kind"] == "continuous":
             return f"{_dec(row['value'], 1, lang)} ({_dec(row['sd'], 1, lang)})"
-        return f"{row['n']} ({_dec(row['value'], 1, lang)}%)"
+        return f"{_dec(row['n'], 0, lang)} ({_dec(row['value'], 1, lang)}%)"
 
     s = s.assign(cell=s.apply(cell, axis=1), smd_text=s["smd"].map(lambda v: _fmt_smd(v, lang)))
     groups = list(dict.fromkeys(t1["group"]))
@@ -702,7 +704,7 @@ def crosstab_display(
         within = [[]]
     s = suppress_small(tidy, ["n"], min_cell, hide={"n": ["pct"]}, within=within)
     s["cell"] = [
-        n if isinstance(n, str) else f"{n} ({_dec(p, 1, lang)}%)"
+        n if isinstance(n, str) else f"{_dec(n, 0, lang)} ({_dec(p, 1, lang)}%)"
         for n, p in zip(s["n"], s["pct"], strict=True)
     ]
     s[row] = s[row].map(lambda v: (row_labels or {}).get(v, v))

@@ -35,13 +35,84 @@ MESSAGES: dict[str, dict[str, str]] = {
     "key_figures_note": {
         "nl": "Terugkeer = elke terugkeer naar school, gemeten vanaf de start van de "
         "afwezigheid; vrijstellingen, verhuizing en het einde van de leerplicht zijn "
-        "concurrerende uitkomsten. Kaplan-Meier-schattingen met 95%-betrouwbaarheidsinterval; "
-        "niet gecorrigeerd voor verschillen tussen groepen (zie de hoofdstukken over effecten).",
+        "concurrerende uitkomsten. 'Terug binnen' is de cumulatieve incidentie van terugkeer "
+        "(Aalen-Johansen), die deze concurrerende uitkomsten niet als 'nog thuis' telt; de "
+        "mediaan is een Kaplan-Meier-schatting. Tussen haakjes het 95%-betrouwbaarheidsinterval. "
+        "Een aandeel dat een aantal kleiner dan {min_cell} zou verraden, is niet getoond.",
         "en": "Return = any return to school, measured from the start of the absence; "
-        "exemptions, moving away and ageing out are competing outcomes. Kaplan-Meier "
-        "estimates with 95% confidence interval; not adjusted for differences between groups "
-        "(see the chapters on effects).",
+        "exemptions, moving away and ageing out are competing outcomes. 'Back within' is the "
+        "cumulative incidence of return (Aalen-Johansen), which does not count these competing "
+        "outcomes as 'still at home'; the median is a Kaplan-Meier estimate. In brackets the 95% "
+        "confidence interval. A share that would give away a count below {min_cell} is not shown.",
     },
+    # ---- front page and page layout (thuiszit_eval.report, helper D) ---------------------
+    "key_adjusted_heading": {"nl": "Wat werkt: gecorrigeerde effecten",
+                             "en": "What works: adjusted effects"},
+    "key_adjusted_faster": {
+        "nl": "Leerlingen met {group} keren {hr} keer zo snel terug naar school ({lo}–{hi}) "
+        "als vergelijkbare leerlingen zonder deze interventie.",
+        "en": "Pupils with {group} return to school {hr} times as fast ({lo}–{hi}) as "
+        "comparable pupils without it.",
+    },
+    "key_adjusted_slower": {
+        "nl": "Leerlingen met {group} keren langzamer terug naar school dan vergelijkbare "
+        "leerlingen zonder deze interventie: {hr} keer zo snel ({lo}–{hi}).",
+        "en": "Pupils with {group} return to school more slowly than comparable pupils without "
+        "it: {hr} times as fast ({lo}–{hi}).",
+    },
+    "key_adjusted_unclear": {
+        "nl": "Leerlingen met {group} keren niet aantoonbaar sneller of langzamer terug dan "
+        "vergelijkbare leerlingen zonder deze interventie ({hr} keer zo snel, {lo}–{hi}).",
+        "en": "Pupils with {group} return neither clearly faster nor clearly slower than "
+        "comparable pupils without it ({hr} times as fast, {lo}–{hi}).",
+    },
+    "key_adjusted_suppressed": {
+        "nl": "Voor {group} zijn er te weinig leerlingen of terugkeren om een effect te tonen.",
+        "en": "For {group} there are too few pupils or returns to show an effect.",
+    },
+    "key_adjusted_not_available": {
+        "nl": "Voor {group} kan het effect in dit cohort niet worden geschat.",
+        "en": "For {group} the effect cannot be estimated in this cohort.",
+    },
+    "key_adjusted_none": {
+        "nl": "Dit cohort heeft geen interventiegroep waarvan het effect kan worden geschat.",
+        "en": "This cohort has no intervention group whose effect can be estimated.",
+    },
+    "key_unadjusted_heading": {"nl": "Ongecorrigeerde cijfers per groep",
+                               "en": "Unadjusted figures per group"},
+    "immortal_time_caveat": {
+        "nl": "Let op: deze tabel vergelijkt episodes naar de interventie die ze uiteindelijk "
+        "kregen, zonder correctie. De tijd vóór de start van een interventie telt mee voor de "
+        "interventiegroep: een leerling die pas na weken aan een interventie begint, kan in "
+        "die weken niet terugkeren 'met interventie'. Een latere start laat een interventie "
+        "dus trager lijken. Daarom is een verschil in deze tabel geen effect van een "
+        "interventie{example}; de gecorrigeerde effecten hierboven tellen een interventie pas "
+        "vanaf haar start.",
+        "en": "Note: this table compares episodes by the intervention they eventually got, "
+        "without adjustment. The time before an intervention starts counts for the "
+        "intervention group: a pupil who starts an intervention only after weeks cannot "
+        "return 'with the intervention' in those weeks. A later start therefore makes an "
+        "intervention look slower. This is why a difference in this table is not an effect "
+        "of an intervention{example}; the adjusted effects above count an intervention only "
+        "from its start.",
+    },
+    "immortal_time_example": {
+        "nl": " (zoals de mediaan van {with_days} dagen met {group} tegenover {without_days} "
+        "dagen bij {reference})",
+        "en": " (such as the median of {with_days} days with {group} against {without_days} "
+        "days for {reference})",
+    },
+    "reference_group": {"nl": "referentiegroep", "en": "reference group"},
+    "share_not_shown": {"nl": "niet getoond (kleine aantallen)",
+                        "en": "not shown (small numbers)"},
+    "figure_alt_title": {"nl": "Figuur: {title}.", "en": "Figure: {title}."},
+    "figure_alt_plain": {"nl": "Figuur.", "en": "Figure."},
+    "figure_alt_x": {"nl": "Horizontale as: {label}.", "en": "Horizontal axis: {label}."},
+    "figure_alt_y": {"nl": "Verticale as: {label}.", "en": "Vertical axis: {label}."},
+    "figure_alt_legend": {"nl": "Legenda: {items}.", "en": "Legend: {items}."},
+    "figure_alt_heading": {"nl": "Figuur bij: {heading}.", "en": "Figure for: {heading}."},
+    "figure_alt_section": {"nl": "Figuur in hoofdstuk {title}.",
+                           "en": "Figure in section {title}."},
     "group": {"nl": "Groep", "en": "Group"},
     "all_episodes": {"nl": "Alle episodes", "en": "All episodes"},
     "episodes": {"nl": "Episodes", "en": "Episodes"},
@@ -279,7 +350,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Something went wrong in cell {cell} ({cause}). Report this to the "
         "thuiszit-eval maintainers with the executed notebook.",
     },
-    "no_intervention": {"nl": "geen interventie gestart", "en": "no intervention started"},
+    # One name for the group without an intervention in the whole report: the code list's
+    # label of usual_care, which notebook 02 and the narratives use.
+    "no_intervention": {"nl": "gebruikelijke zorg", "en": "usual care"},
     # ---- figures (thuiszit_eval.plots) -------------------------------------------------
     "plot_days_since_start": {
         "nl": "Dagen sinds start afwezigheid",
@@ -689,17 +762,17 @@ MESSAGES: dict[str, dict[str, str]] = {
 
 
 def fmt_num(x: float, digits: int = 2, lang: str = "nl") -> str:
-    """``x`` with ``digits`` decimals: a decimal comma for ``nl``, a point for ``en``."""
-    check_lang(lang)
-    s = f"{x:.{digits}f}"
-    return s.replace(".", ",") if lang == "nl" else s
+    """``x`` with ``digits`` decimals in ``lang`` (:func:`thuiszit_eval.formatting.number`)."""
+    from .formatting import number
+
+    return number(x, check_lang(lang), digits)
 
 
 def fmt_g(x: float, lang: str = "nl") -> str:
-    """``x`` in ``:g`` format with the decimal separator of ``lang``."""
-    check_lang(lang)
-    s = f"{x:g}"
-    return s.replace(".", ",") if lang == "nl" else s
+    """``x`` like ``:g`` in ``lang`` (:func:`thuiszit_eval.formatting.general`)."""
+    from .formatting import general
+
+    return general(x, check_lang(lang))
 
 
 def check_lang(lang: str) -> str:

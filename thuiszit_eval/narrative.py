@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import formatting
 from .messages import LANGS
 
 _MARK = re.compile(r"^<!--\s*section:\s*([\w-]+)\s*-->\s*$", flags=re.M)
@@ -55,7 +56,7 @@ class Narrator:
     def __init__(self, notebook: str, lang: str = "nl") -> None:
         self.notebook, self.lang = notebook, lang
         sections(notebook, lang)  # fail early: unknown language or missing file
-        quiet_tables()
+        quiet_tables(lang)
 
     def text(self, section: str, **numbers: object) -> str:
         body = sections(self.notebook, self.lang)[section]
@@ -67,23 +68,22 @@ class Narrator:
         return Markdown(self.text(section, **numbers))
 
 
-def _table_html(df: pd.DataFrame) -> str:
-    """A table as HTML with missing cells empty: na_rep covers numeric columns, while
-    pandas prints None in a text column as "None", so those are blanked first."""
-    out = df.copy()
-    for i in range(out.shape[1]):
-        col = out.iloc[:, i]
-        if col.dtype == object:
-            out.iloc[:, i] = col.where(col.notna(), "")
-    return out.to_html(na_rep="", border=0, classes="dataframe")
+def _table_html(df: pd.DataFrame, lang: str | None = None) -> str:
+    """A table as HTML in the report's language: no positional index column (a labelled
+    index becomes a column), numbers with the language's separators, missing cells empty
+    (never "None" or "NaN"); see :func:`thuiszit_eval.formatting.format_table`."""
+    return formatting.table_html(df, lang)
 
 
-def quiet_tables() -> None:
-    """In a notebook kernel: tables show a missing or suppressed cell as empty (never
-    "None" or "NaN"), and numeric warnings stay off the page (the estimators turn the
-    ones that matter into sentences, thuiszit_eval.estimability)."""
+def quiet_tables(lang: str | None = None) -> None:
+    """In a notebook kernel: tables are shown as :func:`_table_html` renders them in ``lang``
+    (default: ``THUISZIT_EVAL_LANG``, else Dutch), figures carry alt text in that language
+    (:func:`thuiszit_eval.formatting.figure_alt`), and numeric warnings stay off the page
+    (the estimators turn the ones that matter into sentences, thuiszit_eval.estimability)."""
     import warnings
+    from functools import partial
 
+    lang = formatting.report_lang(lang)
     try:
         from IPython import get_ipython
     except ImportError:  # pragma: no cover - IPython comes with the notebooks
@@ -91,20 +91,22 @@ def quiet_tables() -> None:
     ip = get_ipython()
     if ip is None:
         return
-    ip.display_formatter.formatters["text/html"].for_type(pd.DataFrame, _table_html)
+    ip.display_formatter.formatters["text/html"].for_type(pd.DataFrame,
+                                                          partial(_table_html, lang=lang))
+    formatting.describe_figures(ip, lang)
     warnings.simplefilter("ignore")
     np.seterr(all="ignore")
 
 
 def number(x: float, lang: str = "nl", digits: int = 0) -> str:
-    """A number as a reader of ``lang`` writes it: 1.234,5 (nl) or 1,234.5 (en)."""
-    s = f"{x:,.{digits}f}"
-    return s.translate(str.maketrans(",.", ".,")) if lang == "nl" else s
+    """A number as a reader of ``lang`` writes it: 1.234,5 (nl) or 1,234.5 (en); whole
+    numbers from 1000 are grouped (:func:`thuiszit_eval.formatting.number`)."""
+    return formatting.number(x, lang, digits)
 
 
 def percent(p: float, lang: str = "nl", digits: int = 0) -> str:
     """A share 0-1 as a percentage: 46% / 46,9% (nl), 46.9% (en)."""
-    return number(100 * p, lang, digits) + "%"
+    return formatting.percent(p, lang, digits)
 
 
 def share_with_interval(p: float, lower: float, upper: float, lang: str = "nl",

@@ -33,6 +33,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__
+from . import formatting as fmt
 from .estimability import finite, quiet
 from .messages import t
 
@@ -106,45 +107,110 @@ class Report:
 
 
 def key_figures(cohort, min_cell: int = 10, lang: str = "nl") -> pd.DataFrame:
-    """Median days to return and share back within 4 weeks and 3 months, overall and per
-    main intervention, with 95% intervals, and each intervention's adjusted hazard ratio
-    of return (time-varying Cox, as in notebook 04); groups with fewer than ``min_cell``
-    episodes or events are suppressed."""
+    """The front page's unadjusted figures, overall and per main intervention: episodes,
+    median days to return (Kaplan-Meier) and the share back within 4 weeks and 3 months
+    (Aalen-Johansen cumulative incidence of return, competing outcomes not counted as "still
+    at home"), with 95% intervals, and each intervention's adjusted hazard ratio of return
+    (time-varying Cox, as in notebook 04).
+
+    Groups with fewer than ``min_cell`` episodes or returns are suppressed, and a share is
+    shown only where the returns by that day and the rest of the group both number at least
+    ``min_cell`` (else the share and the group size give a small count away).
+
+    ``attrs["adjusted"]`` holds the adjusted answers as one plain sentence per intervention
+    and ``attrs["caveat"]`` the immortal-time caveat for the unadjusted table, both in
+    ``lang``: the front page shows them (see :func:`_page`).
+
+    Example
+    -------
+    >>> from thuiszit_eval.cohort import Cohort
+    >>> from thuiszit_eval.schema import schema_dir
+    >>> kf = key_figures(Cohort.load(schema_dir() / "example"), min_cell=1, lang="en")
+    >>> list(kf.columns)[:3]
+    ['Group', 'Episodes', 'Median days to return']
+    """
     from .outcomes import OutcomeDefinition, survival_table
-    from .survival import kaplan_meier
+    from .schema import labels
+    from .survival import aalen_johansen, kaplan_meier
 
     data = survival_table(cohort, OutcomeDefinition(), group="intervention").data
+    # An explicit usual_care record is the same group as no intervention: one name, one row.
+    data["intervention"] = data["intervention"].replace({"usual_care": "none"})
     data = pd.concat([data.assign(intervention="__all__"), data], ignore_index=True)
-    km = kaplan_meier(data, "duration", "event", group="intervention")
+    entry = "entry" if "entry" in data.columns else None
+    km = kaplan_meier(data, "duration", "event", group="intervention", entry=entry)
     med = km.median().set_index("group")
-    at = km.at_times((28, 91)).set_index(["group", "time"])
+    aj = aalen_johansen(data, "duration", "event", group="intervention", entry=entry)
+    at = aj.at_times(DAYS, state=1).set_index(["group", "time"])
     adjusted = _adjusted_effects(cohort)
-    sizes = data.groupby("intervention").agg(n=("event", "size"), events=("event", lambda e:
-                                                                          int((e == 1).sum())))
-    from .schema import labels
+    returned = data["event"] == 1
+    sizes = data.assign(returned=returned).groupby("intervention").agg(
+        n=("event", "size"), events=("returned", "sum"))
+    by_day = {day: (returned & (data["duration"] <= day)).groupby(data["intervention"]).sum()
+              for day in DAYS}
 
     names = {**labels("intervention", lang), "none": t("no_intervention", lang),
              "__all__": t("all_episodes", lang)}
-    rows = []
-    order = ["__all__"] + [g for g in sizes.sort_values("n", ascending=False).index
-                           if g != "__all__"]
+    order = ["__all__"] + [g for g in sizes.sort_values("n", ascending=False, kind="stable")
+                           .index if g != "__all__"]
+    hidden = _hidden_counts(sizes["n"].drop("__all__"), min_cell)
+    rows, shown = [], {}
     for g in order:
         n, ev = int(sizes.loc[g, "n"]), int(sizes.loc[g, "events"])
         row = {t("group", lang): names.get(g, g)}
+        row[t("episodes", lang)] = (f"<{min_cell}" if n < min_cell else
+                                    t("share_not_shown", lang) if g in hidden else
+                                    fmt.integer(n, lang))
         if n < min_cell or ev < min_cell:
-            row[t("episodes", lang)] = f"<{min_cell}"
-            for k in ("median_days", "back_within_4w", "back_within_3m"):
+            for k in ("median_days", *DAY_KEYS.values()):
                 row[t(k, lang)] = t("suppressed", lang)
         else:
-            row[t("episodes", lang)] = f"{n:,}".replace(",", ".") if lang == "nl" else f"{n:,}"
             row[t("median_days", lang)] = _median(med.loc[g], lang)
-            for day, k in ((28, "back_within_4w"), (91, "back_within_3m")):
-                r = at.loc[(g, day)]
-                row[t(k, lang)] = _pct(r["returned"], r["returned_lower"], r["returned_upper"],
-                                       lang)
-        row[t("adjusted_effect", lang)] = _adjusted_hr(adjusted, g, min_cell, lang)
+            shown[g] = med.loc[g, "quantile"]
+            for day, k in DAY_KEYS.items():
+                r = at.loc[(g, float(day))]
+                k_day = int(by_day[day][g])
+                counts = (k_day, n - k_day, round(r["pstate"] * n), n - round(r["pstate"] * n))
+                row[t(k, lang)] = (t("share_not_shown", lang) if min(counts) < min_cell
+                                   else _pct(r["pstate"], r["lower"], r["upper"], lang))
+        row[t("adjusted_effect", lang)] = (t("reference_group", lang) if g == "none" else
+                                           _adjusted_hr(adjusted, g, min_cell, lang))
         rows.append(row)
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    interventions = [g for g in order if g not in ("__all__", "none")]
+    # No model at all (too few returns, no intervention): one sentence says so, not one per
+    # intervention.
+    out.attrs["adjusted"] = [] if adjusted is None else [
+        _adjusted_sentence(adjusted, g, names.get(g, g), min_cell, lang) for g in interventions]
+    out.attrs["caveat"] = _caveat(shown, interventions, names, lang)
+    return out
+
+
+def _hidden_counts(n: pd.Series, min_cell: int) -> set[str]:
+    """Groups whose count must be hidden although it is at least ``min_cell``: the groups
+    partition the episodes, so the total minus the shown counts gives the suppressed ones
+    away when those add up to fewer than ``min_cell``; the smallest shown counts are hidden
+    as well until the hidden ones add up to ``min_cell`` or more (secondary suppression).
+
+    >>> sorted(_hidden_counts(pd.Series({"a": 11, "b": 4, "c": 50}), 10))
+    ['a']
+    >>> sorted(_hidden_counts(pd.Series({"a": 11, "b": 12, "c": 50}), 10))
+    []
+    """
+    small = n[n < min_cell]
+    total = int(small.sum())
+    hidden: set[str] = set()
+    for g, k in n[n >= min_cell].sort_values(kind="stable").items():
+        if total == 0 or total >= min_cell:
+            break
+        hidden.add(g)
+        total += int(k)
+    return hidden
+
+
+#: The days of "back within": 4 weeks and 3 months.
+DAYS = (28, 91)
+DAY_KEYS = {28: "back_within_4w", 91: "back_within_3m"}
 
 
 def _adjusted_effects(cohort) -> pd.DataFrame | None:
@@ -154,44 +220,80 @@ def _adjusted_effects(cohort) -> pd.DataFrame | None:
 
     try:
         m = fit_cox_models(cohort)
-    except Exception:  # too few events, a singular model: the front page says n/a
+    except Exception:  # too few events, a singular model: the front page says so in words
         return None
     m = m[(m["model"] == "time-varying") & (m["kind"] == "intervention")]
     return m.set_index("term")
 
 
-def _adjusted_hr(adjusted: pd.DataFrame | None, group: str, min_cell: int, lang: str) -> str:
-    if group in ("__all__", "none"):
-        return ""
+def _adjusted_row(adjusted: pd.DataFrame | None, group: str, min_cell: int
+                  ) -> pd.Series | str:
+    """The model row of ``group``, or why there is none: "suppressed" / "not_available"."""
     if adjusted is None or group not in adjusted.index:
-        return t("not_available", lang)
+        return "not_available"
     r = adjusted.loc[group]
     counts = pd.to_numeric(pd.Series([r["n_events"], r["n_episodes"]]), errors="coerce")
     if counts.isna().any() or (counts < min_cell).any():  # "<10": suppressed by regression
-        return t("suppressed", lang)
+        return "suppressed"
     if not finite(r["hr"], r["hr_lower"], r["hr_upper"]):
-        return t("not_available", lang)
-    s = f"{r['hr']:.2f} ({r['hr_lower']:.2f}–{r['hr_upper']:.2f})"
-    return s.replace(".", ",") if lang == "nl" else s
+        return "not_available"
+    return r
+
+
+def _adjusted_hr(adjusted: pd.DataFrame | None, group: str, min_cell: int, lang: str) -> str:
+    if group in ("__all__", "none"):
+        return ""
+    r = _adjusted_row(adjusted, group, min_cell)
+    if isinstance(r, str):
+        return t(r, lang)
+    return fmt.estimate_with_interval(r["hr"], r["hr_lower"], r["hr_upper"], lang, 2)
+
+
+def _adjusted_sentence(adjusted: pd.DataFrame | None, group: str, name: str, min_cell: int,
+                       lang: str) -> str:
+    """One plain sentence: how much faster pupils with ``group`` return than comparable
+    pupils without it, with the interval; faster/slower only where the interval says so."""
+    r = _adjusted_row(adjusted, group, min_cell)
+    if isinstance(r, str):
+        return t(f"key_adjusted_{r}", lang, group=name)
+    key = ("key_adjusted_faster" if r["hr_lower"] > 1 else
+           "key_adjusted_slower" if r["hr_upper"] < 1 else "key_adjusted_unclear")
+    return t(key, lang, group=name, hr=fmt.number(r["hr"], lang, 2),
+             lo=fmt.number(r["hr_lower"], lang, 2), hi=fmt.number(r["hr_upper"], lang, 2))
+
+
+def _caveat(medians: dict[str, float], interventions: list[str], names: dict[str, str],
+            lang: str) -> str:
+    """The immortal-time caveat beside the unadjusted table, with this cohort's example: the
+    largest intervention whose median is longer than the no-intervention group's."""
+    example = ""
+    if finite(medians.get("none", float("nan"))):
+        for g in interventions:
+            if finite(medians.get(g, float("nan"))) and medians[g] > medians["none"]:
+                example = t("immortal_time_example", lang, group=names.get(g, g),
+                            with_days=fmt.integer(medians[g], lang),
+                            without_days=fmt.integer(medians["none"], lang),
+                            reference=names["none"])
+                break
+    return t("immortal_time_caveat", lang, example=example)
 
 
 def _median(m: pd.Series, lang: str) -> str:
     """"52 (45–60)"; an upper limit not reached is said in words, never a dash or nan."""
     if not finite(m["quantile"]):
         return t("not_reached", lang)
-    lo = f"{m['lower']:.0f}" if finite(m["lower"]) else None
-    hi = f"{m['upper']:.0f}" if finite(m["upper"]) else t("not_reached", lang)
-    return f"{m['quantile']:.0f}" if lo is None else f"{m['quantile']:.0f} ({lo}–{hi})"
+    est = fmt.integer(m["quantile"], lang)
+    if not finite(m["lower"]):
+        return est
+    hi = fmt.integer(m["upper"], lang) if finite(m["upper"]) else t("not_reached", lang)
+    return f"{est} ({fmt.integer(m['lower'], lang)}–{hi})"
 
 
 def _pct(p: float, lo: float, hi: float, lang: str) -> str:
+    """"21,2% (19,5%–22,9%)"; a degenerate interval says nothing and is left out."""
     if not finite(p):
         return t("not_available", lang)
-    if not finite(lo, hi) or lo == hi:  # a degenerate interval says nothing: leave it out
-        s = f"{100 * p:.1f}%"
-    else:
-        s = f"{100 * p:.1f}% ({100 * lo:.1f}–{100 * hi:.1f})"
-    return s.replace(".", ",") if lang == "nl" else s
+    return fmt.estimate_with_interval(p, lo, hi, lang, 1, pct=True)
 
 
 # --------------------------------------------------------------------------- notebooks
@@ -284,20 +386,34 @@ def _title(nb, fallback: str) -> str:
     return fallback
 
 
-def _render_body(executed: Path) -> tuple[str, str]:
-    """The notebook's outputs and markdown as HTML (code hidden), and its CSS."""
+def _render_body(executed: Path, lang: str | None = None) -> tuple[str, str]:
+    """The notebook's outputs and markdown as HTML (code hidden), and its CSS.
+
+    Every image gets alt text in the report's language: the figure's own description (the
+    kernel's :func:`thuiszit_eval.formatting.describe_figures` puts it in the output's
+    metadata), else the heading it stands under. Tables get a class by their width, so the
+    page can fit wide ones (see :func:`_page`). ``lang``: the report's language; by default
+    the notebook's own ``lang`` parameter."""
     import nbformat
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(executed, as_version=4)
+    lang = fmt.report_lang(lang or nb.metadata.get("papermill", {}).get("parameters", {})
+                           .get("lang"))
     # Drop papermill's injected-parameters cell (it names the analyst's local folder) and
     # its error banner; a traceback never reaches the page (the section says why instead).
     drop = {"injected-parameters", "papermill-error-cell-tag"}
     nb.cells = [c for c in nb.cells if not drop & set(c.metadata.get("tags", []))]
+    alts: dict[str, str] = {}
     for c in nb.cells:
         if c.cell_type == "code":
             c.outputs = [o for o in c.get("outputs", []) if o.get("output_type") != "error"
                          and o.get("name") != "stderr"]
+            for o in c.outputs:
+                png = o.get("data", {}).get("image/png")
+                alt = o.get("metadata", {}).get("image/png", {}).get("alt")
+                if png and alt:
+                    alts[_png_key(png)] = str(alt)
     exporter = HTMLExporter(template_name="lab")
     exporter.exclude_input = True
     exporter.exclude_input_prompt = True
@@ -308,15 +424,104 @@ def _render_body(executed: Path) -> tuple[str, str]:
     body_html = body.group(1) if body else page
     # No remote scripts (MathJax, require.js): the report must work offline.
     body_html = re.sub(r"<script[^>]*src=\"https?://[^\"]*\"[^>]*>\s*</script>", "", body_html)
-    return body_html, css
+    return _describe_images_and_tables(body_html, alts, lang), css
+
+
+def _png_key(data: str) -> str:
+    """An image's identity in the page: its base64 data without line breaks."""
+    return re.sub(r"\s+", "", data)
+
+
+def _describe_images_and_tables(body_html: str, alts: dict[str, str], lang: str) -> str:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(body_html, "html.parser")
+    for img in soup.find_all("img"):
+        src = img.get("src", "")
+        alt = alts.get(_png_key(src.split(",", 1)[1])) if src.startswith("data:") else None
+        if not alt:
+            heading = img.find_previous(["h1", "h2", "h3", "h4"])
+            text = heading.get_text(" ", strip=True).rstrip("¶").strip() if heading else ""
+            # "…maken?." reads badly: the heading's own end mark ends the sentence
+            alt = re.sub(r"([.?!:])\.$", r"\1", t("figure_alt_heading", lang, heading=text)
+                         ) if text else ""
+        img["alt"] = alt  # "" is filled with the section's title by _page
+    for table in soup.find_all("table"):
+        width = max((len(tr.find_all(["th", "td"])) for tr in table.find_all("tr")),
+                    default=0)
+        if width >= WIDE_TABLE:
+            table["class"] = [*table.get("class", []), "widest" if width >= WIDEST_TABLE else
+                              "very-wide" if width >= VERY_WIDE_TABLE else "wide"]
+    return str(soup)
+
+
+#: Tables with this many columns get a smaller font, and from VERY_WIDE_TABLE a smaller one
+#: still, so that they fit the page (1280 px) without a scroll area that hides columns; from
+#: WIDEST_TABLE a header may also break inside a word (else words stay whole).
+WIDE_TABLE, VERY_WIDE_TABLE, WIDEST_TABLE = 7, 11, 15
+
+#: One font for the whole page: the front page and the notebooks' sections alike.
+FONT = ("system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, "
+        "'Liberation Sans', sans-serif")
+
+#: The page's own style, after nbconvert's: one font; outputs are never scroll boxes that
+#: hide columns (nbconvert's lab CSS gives output areas overflow: auto) — wide tables wrap
+#: their headers and get a smaller font instead.
+PAGE_CSS = f"""
+:root {{ --report-font: {FONT}; --jp-content-font-family: var(--report-font);
+  --jp-ui-font-family: var(--report-font); }}
+body {{ max-width: 1100px; margin: 2em auto; padding: 0 1em; box-sizing: border-box;
+  font-family: var(--report-font); overflow-wrap: break-word; }}
+.jp-RenderedHTMLCommon, .jp-RenderedMarkdown {{ font-family: var(--report-font); }}
+.jp-OutputArea-output, .jp-OutputArea-child, .jp-MarkdownOutput.jp-RenderedHTMLCommon,
+.jp-Cell-outputArea {{ overflow: visible; }}
+.jp-RenderedHTMLCommon table, table.key-figures {{ table-layout: auto; max-width: 100%;
+  border-collapse: collapse; }}
+.jp-RenderedHTMLCommon th, .jp-RenderedHTMLCommon td {{ overflow-wrap: break-word; }}
+.jp-RenderedHTMLCommon table.wide {{ font-size: 0.8em; }}
+.jp-RenderedHTMLCommon table.wide td, .jp-RenderedHTMLCommon table.wide th {{
+  padding: 0.3em; }}
+.jp-RenderedHTMLCommon table.very-wide {{ font-size: 0.7em; }}
+.jp-RenderedHTMLCommon table.very-wide td, .jp-RenderedHTMLCommon table.very-wide th {{
+  padding: 0.2em; }}
+.jp-RenderedHTMLCommon table.widest {{ font-size: 0.65em; }}
+.jp-RenderedHTMLCommon table.widest td, .jp-RenderedHTMLCommon table.widest th {{
+  padding: 0.15em; overflow-wrap: anywhere; }}
+@media (max-width: 1200px) {{
+  .jp-RenderedHTMLCommon table.wide td, .jp-RenderedHTMLCommon table.wide th,
+  .jp-RenderedHTMLCommon table.very-wide td, .jp-RenderedHTMLCommon table.very-wide th {{
+    overflow-wrap: anywhere; }}
+}}
+img {{ max-width: 100%; height: auto; }}
+.front {{ border-bottom: 2px solid #888; margin-bottom: 2em; padding-bottom: 1em; }}
+table.key-figures td, table.key-figures th {{ padding: 4px 10px;
+  border-bottom: 1px solid #ccc; text-align: left; vertical-align: top; }}
+ul.answers li {{ margin-bottom: 0.4em; }}
+p.caveat {{ background: #fff8e1; border-left: 4px solid #e0a800; padding: 0.6em 1em; }}
+ul.toc {{ list-style: none; padding-left: 0; }}
+ul.toc li {{ margin-bottom: 0.3em; }}
+div.failed {{ background: #fde2e2; border: 1px solid #c00; padding: 1em; }}
+div.not-applicable {{ background: #eef3f8; border: 1px solid #89a; padding: 1em; }}
+section {{ margin-top: 3em; }}
+"""
 
 
 # --------------------------------------------------------------------------- the page
 
 
+def _fill_alt(body: str, title: str, lang: str) -> str:
+    """Images still without alt text (no figure description, no heading above them) are
+    described by their section's title; nbconvert's English placeholder never stays."""
+    alt = html.escape(t("figure_alt_section", lang, title=title), quote=True)
+    body = body.replace('alt="No description has been provided for this image"', 'alt=""')
+    return body.replace('alt=""', f'alt="{alt}"')
+
+
 def _page(cohort, sections: list[Section], figures: pd.DataFrame, css: str, lang: str,
           min_cell: int) -> str:
     esc = html.escape
+    # The titles carry their notebook's number ("03 — ..."): a plain list, not a second
+    # numbering.
     toc = "".join(
         f'<li><a href="#sec-{i}">{esc(s.title)}</a> — {t("status_" + s.status, lang)}'
         + (f": {esc(s.reason)}" if s.status == "not_applicable" else "") + "</li>"
@@ -324,46 +529,50 @@ def _page(cohort, sections: list[Section], figures: pd.DataFrame, css: str, lang
     )
     parts = []
     for i, s in enumerate(sections, 1):
+        body = _fill_alt(s.body, s.title, lang)
         if s.status == "ok":
-            inner = s.body
+            inner = body
         elif s.status == "not_applicable":
-            inner = (f'{s.body}<div class="not-applicable"><strong>'
+            inner = (f'{body}<div class="not-applicable"><strong>'
                      f'{t("status_not_applicable", lang)}</strong>: {esc(s.reason)}</div>')
         else:
             inner = (f'<div class="failed"><strong>{t("section_failed", lang)}</strong>: '
-                     f"{esc(s.error or '')}</div>{s.body}")
+                     f"{esc(s.error or '')}</div>{body}")
         parts.append(f'<section id="sec-{i}" class="{s.status}">{inner}</section>')
     answered = sum(s.status == "ok" for s in sections)
-    table = figures.to_html(index=False, border=0, classes="key-figures", escape=True)
+    table = figures.to_html(index=False, border=0, classes="key-figures", escape=True,
+                            na_rep="")
+    adjusted = figures.attrs.get("adjusted") or [t("key_adjusted_none", lang)]
+    answers = "".join(f"<li>{esc(a)}</li>" for a in adjusted)
+    caveat = figures.attrs.get("caveat", "")
+    caveat_html = f'<p class="caveat">{esc(caveat)}</p>' if caveat else ""
     return f"""<!DOCTYPE html>
 <html lang="{lang}">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{esc(t("report_title", lang))} — {esc(cohort.name)}</title>
 {css}
 <style>
-body {{ max-width: 1100px; margin: 2em auto; font-family: sans-serif; }}
-.front {{ border-bottom: 2px solid #888; margin-bottom: 2em; padding-bottom: 1em; }}
-table.key-figures {{ border-collapse: collapse; }}
-table.key-figures td, table.key-figures th {{ padding: 4px 10px;
-  border-bottom: 1px solid #ccc; text-align: left; }}
-div.failed {{ background: #fde2e2; border: 1px solid #c00; padding: 1em; }}
-div.not-applicable {{ background: #eef3f8; border: 1px solid #89a; padding: 1em; }}
-section {{ margin-top: 3em; }}
+{PAGE_CSS}
 </style>
 </head>
 <body>
 <div class="front" id="front">
 <h1>{esc(t("report_title", lang))}</h1>
 <p>{t("cohort", lang)}: <strong>{esc(cohort.name)}</strong> —
-{t("follow_up_end", lang)}: {cohort.follow_up_end:%Y-%m-%d}</p>
-<h2>{t("key_figures", lang)}</h2>
-{table}
-<p><em>{esc(t("key_figures_note", lang))}</em></p>
+{t("follow_up_end", lang)}: {esc(fmt.date(cohort.follow_up_end, lang))}</p>
+<h2>{esc(t("key_figures", lang))}</h2>
+<h3>{esc(t("key_adjusted_heading", lang))}</h3>
+<ul class="answers">{answers}</ul>
 <p><em>{esc(t("adjusted_effect_note", lang))}</em></p>
+<h3>{esc(t("key_unadjusted_heading", lang))}</h3>
+{caveat_html}
+{table}
+<p><em>{esc(t("key_figures_note", lang, min_cell=min_cell))}</em></p>
 <h2>{t("contents", lang)}</h2>
 <p>{esc(t("answerable", lang, n=answered, total=len(sections)))}</p>
-<ol>{toc}</ol>
+<ul class="toc">{toc}</ul>
 <p><small>{esc(t("generated_with", lang, version=__version__, min_cell=min_cell))}</small></p>
 </div>
 {"".join(parts)}
