@@ -5,20 +5,76 @@ Each function returns the matplotlib Figure (and draws on ``ax`` when given).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from ..messages import MESSAGES
 from ..messages import t as msg
+from ..schema import labels as code_labels
 
-__all__ = ["adjusted_curve_plot", "love_plot", "overlap_plot"]
+__all__ = ["adjusted_curve_plot", "covariate_label", "extra_titles", "love_plot",
+           "overlap_plot"]
+
+#: Covariates whose levels (``column[level]`` design columns) are codes of a code list.
+_LEVEL_CODELISTS = {"sex": "sex", "school_type": "school_type",
+                    "living_situation": "living_situation", "episode_type": "episode_type"}
 
 
-def love_plot(balance: pd.DataFrame, ax=None, threshold: float = 0.1, lang: str = "nl"):
+def extra_titles(cohort: Any) -> dict[str, str]:
+    """The ``title`` of each extra field the cohort declares in its datapackage (if any).
+
+    >>> from thuiszit_eval.cohort import Cohort
+    >>> from thuiszit_eval.schema import schema_dir
+    >>> extra_titles(Cohort.load(schema_dir() / "example"))
+    {'ses_index': 'SES index'}
+    """
+    from ..covariates import extra_fields
+
+    return {f.name: f.title for f in extra_fields(cohort) if f.title}
+
+
+def covariate_label(term: str, lang: str = "nl",
+                    titles: Mapping[str, str] | None = None) -> str:
+    """A covariate or design column as a reader names it, in ``lang``.
+
+    Known covariates come from the message catalogue (``effects.cov.<name>``), support
+    needs and coded levels from the code lists, a field the cohort declares from its
+    datapackage ``title`` (``titles``), anything else by its name with spaces for the
+    underscores.
+
+    >>> covariate_label("need_psychiatric", "nl")
+    'Zorgbehoefte: psychiatrische problematiek'
+    >>> covariate_label("swv_id[SWV-02]", "nl"), covariate_label("episode_type[lrv]", "en")
+    ('Samenwerkingsverband: SWV-02', 'Episode type: long-term relative absence')
+    >>> covariate_label("buurt_type", "en"), covariate_label("ses_index", "en", {"ses_index": "SES"})
+    ('buurt type', 'SES')
+    """
+    m = re.fullmatch(r"(.+)\[(.*)\]", term)
+    col, level = (m.group(1), m.group(2)) if m else (term, None)
+    if col.startswith("need_"):
+        code = col.removeprefix("need_")
+        col, level = "support_need", code_labels("support_need", lang).get(code, code)
+    elif level is not None and col in _LEVEL_CODELISTS:
+        level = code_labels(_LEVEL_CODELISTS[col], lang).get(level, level)
+    if titles and col in titles:
+        name = titles[col]
+    elif f"effects.cov.{col}" in MESSAGES:
+        name = msg(f"effects.cov.{col}", lang)
+    else:
+        name = col.replace("_", " ")
+    return name if level is None else f"{name}: {level.replace('_', ' ')}"
+
+
+def love_plot(balance: pd.DataFrame, ax=None, threshold: float = 0.1, lang: str = "nl",
+              titles: Mapping[str, str] | None = None):
     """|SMD| per covariate before (open) and after (filled) weighting, sorted; labels in
-    ``lang`` (nl/en) from the message catalogue."""
+    ``lang`` (nl/en) from the message catalogue, covariates named by
+    :func:`covariate_label` (``titles``: the cohort's own field titles)."""
     b = balance.assign(before=balance["smd"].abs(), after=balance["smd_weighted"].abs())
     b = b.sort_values("before")
     if ax is None:
@@ -28,7 +84,7 @@ def love_plot(balance: pd.DataFrame, ax=None, threshold: float = 0.1, lang: str 
                label=msg("effects.unweighted", lang))
     ax.scatter(b["after"], y, color="C0", label=msg("effects.weighted", lang))
     ax.axvline(threshold, color="grey", ls="--", lw=1)
-    ax.set_yticks(y, b["covariate"])
+    ax.set_yticks(y, [covariate_label(c, lang, titles) for c in b["covariate"]])
     ax.set_xlabel(msg("effects.abs_smd", lang))
     ax.legend(loc="lower right", frameon=False)
     ax.set_title(msg("effects.balance_title", lang))

@@ -1,0 +1,153 @@
+"""One language in every report (issue 13): what a reader sees has no code key, no
+snake_case name, no text of the other language, no nan/None, traceback or local path.
+
+The Dutch and the English report are rendered on the demo cohort, on a cohort of 15
+pupils and on one of 300 pupils, two at a time with few bootstrap replicates and
+simulations (the method is the same; the count only narrows the intervals), as in
+``test_report_matrix.py``, whose ``visible_text`` and ``forbidden`` this test reuses.
+
+The checks (:func:`language_findings`) are plain functions, so each is also tested on a
+made-up text that must fail it.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from thuiszit_eval.messages import LANGS, MESSAGES
+from thuiszit_eval.schema import schema_dir
+from thuiszit_eval.simulate import demo_cohort_path, write_shape
+
+from test_report_matrix import forbidden, visible_text
+
+#: The cohorts of the test: the demo cohort, 15 and 300 pupils.
+COHORTS = ("demo", "n15", "n300")
+CASES = [(c, lang) for c in COHORTS for lang in LANGS]
+
+#: A snake_case word: letters, then an underscore and more (``rows_read``, ``share_%``,
+#: ``swv_id[SWV-02]``). Identifiers of the cohort itself (``SWV_01``) start with a capital.
+SNAKE = re.compile(r"\b[a-z][a-z0-9]*_[\w%]*")
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text))
+
+
+@cache
+def _codes() -> dict[str, set[str]]:
+    """Per language: the codes of every code list that must not be shown as they are.
+
+    A code is exempt where it is an ordinary word of the report's language: it is itself
+    a word of some label or catalogue message of that language ("school", "online",
+    "autism" in English; "online" in Dutch). A code with an underscore is never exempt.
+    """
+    lists = [pd.read_csv(p, dtype=str) for p in sorted((schema_dir() / "codelists").glob("*.csv"))]
+    codes = set().union(*(set(cl["code"]) for cl in lists))
+    out = {}
+    for lang in LANGS:
+        vocabulary = set().union(
+            *(_words(" ".join(cl[f"label_{lang}"])) for cl in lists),
+            *(_words(m[lang]) for m in MESSAGES.values()))
+        out[lang] = {c for c in codes if "_" in c or c not in vocabulary}
+    return out
+
+
+@cache
+def _other_language(lang: str) -> set[str]:
+    """Fragments of the catalogue in the other language(s): each message that differs
+    between the languages, split at its ``{placeholders}``, fragments over 12 characters."""
+    fragments = set()
+    for msg in MESSAGES.values():
+        if len(set(msg.values())) == 1:
+            continue
+        for other in LANGS:
+            if other == lang or msg[other] == msg[lang]:
+                continue
+            for literal, *_ in string.Formatter().parse(msg[other]):
+                literal = literal.strip(" .,;:()-–")
+                if len(literal) > 12 and literal not in msg[lang]:
+                    fragments.add(literal)
+    return fragments
+
+
+def language_findings(text: str, lang: str) -> dict[str, str]:
+    """What in ``text`` does not belong in a report in ``lang``, with some context."""
+    found = dict(forbidden(text))
+
+    def context(m: re.Match) -> str:
+        return text[max(0, m.start() - 60):m.end() + 30]
+
+    if m := SNAKE.search(text):
+        found["snake_case"] = context(m)
+    codes = _codes()[lang]
+    for m in re.finditer(r"(?<![\w-])\w+(?![\w-])", text):
+        if m.group() in codes:
+            found["code key"] = context(m)
+            break
+    for frag in sorted(_other_language(lang), key=len, reverse=True):
+        i = text.find(frag)
+        if i >= 0:
+            found["other language"] = text[max(0, i - 40):i + len(frag) + 40]
+            break
+    return found
+
+
+def test_the_checks_find_what_they_look_for():
+    assert language_findings("Groep: back_to_school, 12 dagen", "nl").keys() >= {
+        "snake_case", "code key"}
+    assert "code key" in language_findings("Terugkeer per groep: lrv en dreigend", "nl")
+    assert "snake_case" in language_findings("kolom share_% en rows_read", "nl")
+    assert "other language" in language_findings(
+        "Kerncijfers. " + MESSAGES["median_days"]["en"], "nl")
+    assert "other language" in language_findings(MESSAGES["median_days"]["nl"], "en")
+    assert "None" in language_findings("aandeel None", "nl")
+    # ordinary words and labels are not code keys; the report's own language is fine
+    assert language_findings(
+        "Back to School: 52 dagen, thuis bij ouders, online. " + MESSAGES["median_days"]["nl"],
+        "nl") == {}
+    assert language_findings("Back to School at school, at home, online, autism; "
+                             + MESSAGES["median_days"]["en"], "en") == {}
+
+
+# --------------------------------------------------------------------------- the reports
+
+
+def _run(cohort: Path, out: Path, lang: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "thuiszit_eval.cli", "report", str(cohort), "--out",
+           str(out), "--lang", lang, "--quiet", "--param", "n_boot=20", "--param", "n_sim=4"]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=False)
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory) -> dict[tuple[str, str], tuple[Path, subprocess.CompletedProcess]]:
+    base = tmp_path_factory.mktemp("language")
+    folders = {
+        "demo": demo_cohort_path(),
+        "n15": write_shape("tiny_15", base / "cohorts" / "n15", seed=2),
+        "n300": write_shape("default", base / "cohorts" / "n300", seed=3, n_pupils=300),
+    }
+
+    def build(case: tuple[str, str]) -> tuple[tuple[str, str], Path, subprocess.CompletedProcess]:
+        out = base / "reports" / f"{case[0]}_{case[1]}"
+        return case, out, _run(folders[case[0]], out, case[1])
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        done = list(pool.map(build, CASES))
+    return {case: (out, proc) for case, out, proc in done}
+
+
+@pytest.mark.parametrize(("cohort", "lang"), CASES)
+def test_report_speaks_one_language(reports, cohort: str, lang: str):
+    out, proc = reports[(cohort, lang)]
+    assert (out / "report.html").exists(), proc.stdout[-2000:] + proc.stderr[-2000:]
+    text = visible_text((out / "report.html").read_text(encoding="utf-8"))
+    assert language_findings(text, lang) == {}
