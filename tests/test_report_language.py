@@ -22,12 +22,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from test_report_matrix import forbidden, visible_text
 
 from thuiszit_eval.messages import LANGS, MESSAGES
 from thuiszit_eval.schema import schema_dir
 from thuiszit_eval.simulate import demo_cohort_path, write_shape
-
-from test_report_matrix import forbidden, visible_text
 
 #: The cohorts of the test: the demo cohort, 15 and 300 pupils.
 COHORTS = ("demo", "n15", "n300")
@@ -151,3 +150,65 @@ def test_report_speaks_one_language(reports, cohort: str, lang: str):
     assert (out / "report.html").exists(), proc.stdout[-2000:] + proc.stderr[-2000:]
     text = visible_text((out / "report.html").read_text(encoding="utf-8"))
     assert language_findings(text, lang) == {}
+
+
+# --------------------------------------------------------------------------- the figures
+
+
+def _texts(fig) -> list[str]:
+    return [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text")) if t.get_text()]
+
+
+def test_km_plot_names_groups_in_the_report_language():
+    import matplotlib.pyplot as plt
+
+    from thuiszit_eval.plots import km_plot
+    from thuiszit_eval.survival import kaplan_meier
+
+    df = pd.DataFrame({"duration": [5, 8, 9, 12, 20, 30, 31, 40],
+                       "event": [1, 0, 1, 1, 1, 1, 0, 1],
+                       "group": ["back_to_school"] * 4 + ["none"] * 4})
+    for lang, want in (("nl", ["Back to School", "geen interventie gestart"]),
+                       ("en", ["Back to School", MESSAGES["no_intervention"]["en"]])):
+        fig = km_plot(kaplan_meier(df, group="group"), lang=lang)
+        ax, tab = fig.axes
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == want
+        assert [t.get_text() for t in tab.get_yticklabels()] == want
+        assert not any(SNAKE.search(s) for s in _texts(fig))
+        plt.close(fig)
+
+
+def test_love_plot_names_covariates():
+    import matplotlib.pyplot as plt
+
+    from thuiszit_eval.effects.plots import love_plot
+
+    bal = pd.DataFrame({"covariate": ["need_psychiatric", "swv_id[SWV-02]", "episode_type[lrv]",
+                                      "log_days_home", "buurt_code"],
+                        "smd": [0.3, 0.2, 0.1, 0.05, 0.01],
+                        "smd_weighted": [0.01, 0.02, 0.01, 0.0, 0.0]})
+    fig = love_plot(bal, lang="nl", titles={"buurt_code": "Buurt (CBS-code)"})
+    shown = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert shown == ["Buurt (CBS-code)", "Dagen thuis vóór de start (log)",
+                     "Type episode: langdurig relatief verzuim", "Samenwerkingsverband: SWV-02",
+                     "Zorgbehoefte: psychiatrische problematiek"]
+    plt.close(fig)
+
+
+def test_region_table_and_funnel_read_in_words():
+    import matplotlib.pyplot as plt
+
+    from thuiszit_eval.cohort import Cohort
+    from thuiszit_eval.regions import display_table, funnel_plot, region_table
+
+    cohort = Cohort.load(demo_cohort_path())
+    table = region_table(cohort, "swv_id")
+    for lang in LANGS:
+        shown = display_table(table, lang=lang)
+        text = " ".join(map(str, [*shown.columns, *shown.to_numpy().ravel()]))
+        assert language_findings(text, lang) == {}, text
+    fig = funnel_plot(table, "nl")
+    named = {t.get_text() for t in fig.axes[0].texts}
+    outside = set(table.loc[table["funnel"].astype(str) != "within", "swv_id"])
+    assert named == outside  # only the regions outside the limits are named
+    plt.close(fig)

@@ -31,7 +31,7 @@ def extra_titles(cohort: Any) -> dict[str, str]:
     >>> from thuiszit_eval.cohort import Cohort
     >>> from thuiszit_eval.schema import schema_dir
     >>> extra_titles(Cohort.load(schema_dir() / "example"))
-    {'ses_index': 'SES index'}
+    {'ses_index': 'Neighbourhood SES score'}
     """
     from ..covariates import extra_fields
 
@@ -51,8 +51,8 @@ def covariate_label(term: str, lang: str = "nl",
     'Zorgbehoefte: psychiatrische problematiek'
     >>> covariate_label("swv_id[SWV-02]", "nl"), covariate_label("episode_type[lrv]", "en")
     ('Samenwerkingsverband: SWV-02', 'Episode type: long-term relative absence')
-    >>> covariate_label("buurt_type", "en"), covariate_label("ses_index", "en", {"ses_index": "SES"})
-    ('buurt type', 'SES')
+    >>> covariate_label("buurt_type", "en"), covariate_label("ses", "en", {"ses": "SES index"})
+    ('buurt type', 'SES index')
     """
     m = re.fullmatch(r"(.+)\[(.*)\]", term)
     col, level = (m.group(1), m.group(2)) if m else (term, None)
