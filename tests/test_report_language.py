@@ -78,9 +78,15 @@ def _other_language(lang: str) -> set[str]:
     return fragments
 
 
+#: A file of the cohort, named as the analyst named it (``process_events.csv``): not a
+#: word of either language, so left out of the language checks (not of ``forbidden``).
+FILE_NAME = re.compile(r"[\w.-]+\.(?:csv|parquet|xlsx|json)\b")
+
+
 def language_findings(text: str, lang: str) -> dict[str, str]:
     """What in ``text`` does not belong in a report in ``lang``, with some context."""
     found = dict(forbidden(text))
+    text = FILE_NAME.sub("", text)
 
     def context(m: re.Match) -> str:
         return text[max(0, m.start() - 60):m.end() + 30]
@@ -105,6 +111,7 @@ def test_the_checks_find_what_they_look_for():
         "snake_case", "code key"}
     assert "code key" in language_findings("Terugkeer per groep: lrv en dreigend", "nl")
     assert "snake_case" in language_findings("kolom share_% en rows_read", "nl")
+    assert language_findings("bestand process_events.csv, 12 rijen", "nl") == {}
     assert "other language" in language_findings(
         "Kerncijfers. " + MESSAGES["median_days"]["en"], "nl")
     assert "other language" in language_findings(MESSAGES["median_days"]["nl"], "en")
