@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ..messages import MESSAGES
+from ..messages import MESSAGES, fmt_g
 from ..messages import t as msg
 from ..schema import labels as code_labels
 
@@ -23,6 +23,11 @@ __all__ = ["adjusted_curve_plot", "covariate_label", "extra_titles", "love_plot"
 #: Covariates whose levels (``column[level]`` design columns) are codes of a code list.
 _LEVEL_CODELISTS = {"sex": "sex", "school_type": "school_type",
                     "living_situation": "living_situation", "episode_type": "episode_type"}
+
+
+def _decimals(axis, lang: str) -> None:
+    """Tick labels with the decimal separator of ``lang`` (0,1 in Dutch, 0.1 in English)."""
+    axis.set_major_formatter(plt.FuncFormatter(lambda v, _: fmt_g(round(v, 6), lang)))
 
 
 def extra_titles(cohort: Any) -> dict[str, str]:
@@ -85,6 +90,7 @@ def love_plot(balance: pd.DataFrame, ax=None, threshold: float = 0.1, lang: str 
     ax.scatter(b["after"], y, color="C0", label=msg("effects.weighted", lang))
     ax.axvline(threshold, color="grey", ls="--", lw=1)
     ax.set_yticks(y, [covariate_label(c, lang, titles) for c in b["covariate"]])
+    _decimals(ax.xaxis, lang)
     ax.set_xlabel(msg("effects.abs_smd", lang))
     ax.legend(loc="lower right", frameon=False)
     ax.set_title(msg("effects.balance_title", lang))
@@ -108,6 +114,7 @@ def overlap_plot(scores: np.ndarray, treated: np.ndarray, ax=None,
     ax.bar(edges[:-1], -h0, width=width, align="edge", color="C1", alpha=0.8,
            label=labels[1])
     ax.axhline(0, color="black", lw=0.8)
+    _decimals(ax.xaxis, lang)
     ax.set_xlabel(msg("effects.propensity_score", lang))
     ax.set_ylabel(msg("effects.overlap_y", lang))
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{abs(v):.0f}"))
@@ -140,6 +147,7 @@ def adjusted_curve_plot(curves: pd.DataFrame, risk: pd.DataFrame | None = None,
             ax.fill_between(b["time"], b["lower"], b["upper"], step="post", color=f"C{k}",
                             alpha=0.2, lw=0)
     ax.set_ylim(0, 1)
+    _decimals(ax.yaxis, lang)
     ax.set_xlabel(msg("effects.days_since_start", lang))
     ax.set_ylabel(ylabel if ylabel is not None else msg("effects.still_home", lang))
     ax.legend(frameon=False)
