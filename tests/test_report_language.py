@@ -41,6 +41,12 @@ def _words(text: str) -> set[str]:
     return set(re.findall(r"\w+", text))
 
 
+#: Codes that are also ordinary words or symbols of a language and cannot be told apart
+#: from them in running text: "so" (special primary education) in English ("so that"),
+#: and the one-letter sex codes (a formula's "f", "x").
+ORDINARY = {"en": {"so", "m", "f", "x"}, "nl": {"m", "f", "x"}}
+
+
 @cache
 def _codes() -> dict[str, set[str]]:
     """Per language: the codes of every code list that must not be shown as they are.
@@ -56,7 +62,7 @@ def _codes() -> dict[str, set[str]]:
         vocabulary = set().union(
             *(_words(" ".join(cl[f"label_{lang}"])) for cl in lists),
             *(_words(m[lang]) for m in MESSAGES.values()))
-        out[lang] = {c for c in codes if "_" in c or c not in vocabulary}
+        out[lang] = {c for c in codes if "_" in c or c not in vocabulary | ORDINARY[lang]}
     return out
 
 
@@ -110,6 +116,7 @@ def test_the_checks_find_what_they_look_for():
     assert language_findings("Groep: back_to_school, 12 dagen", "nl").keys() >= {
         "snake_case", "code key"}
     assert "code key" in language_findings("Terugkeer per groep: lrv en dreigend", "nl")
+    assert "code key" in language_findings("schooltype: vo", "nl")
     assert "snake_case" in language_findings("kolom share_% en rows_read", "nl")
     assert language_findings("bestand process_events.csv, 12 rijen", "nl") == {}
     assert "other language" in language_findings(

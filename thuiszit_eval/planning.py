@@ -258,5 +258,6 @@ def power_plot(curve: pd.DataFrame, simulated: pd.DataFrame | None = None,
     ax.set_xlabel(lab["x"])
     ax.set_ylabel(lab["y"])
     ax.set_ylim(0, 1.02)
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: dec(round(v, 6))))
     ax.legend(fontsize=8, loc="lower right")
     return ax.figure
