@@ -226,3 +226,15 @@ def test_region_table_and_funnel_read_in_words():
     outside = set(table.loc[table["funnel"].astype(str) != "within", "swv_id"])
     assert named == outside  # only the regions outside the limits are named
     plt.close(fig)
+
+
+def test_a_simulated_cohort_is_named_in_the_report_language():
+    from thuiszit_eval.cohort import Cohort
+    from thuiszit_eval.describe import cohort_name
+
+    demo = Cohort.load(demo_cohort_path())
+    seed = demo.metadata["seed"]
+    assert cohort_name(demo, "nl") == f"gesimuleerd cohort (seed {seed})"
+    assert cohort_name(demo, "en") == f"simulated cohort (seed {seed})"
+    example = Cohort.load(schema_dir() / "example")
+    assert cohort_name(example, "nl") == example.name  # a real cohort keeps its own name
