@@ -42,9 +42,9 @@ def _words(text: str) -> set[str]:
 
 
 #: Codes that are also ordinary words or symbols of a language and cannot be told apart
-#: from them in running text: "so" (special primary education) in English ("so that"),
-#: and the one-letter sex codes (a formula's "f", "x").
-ORDINARY = {"en": {"so", "m", "f", "x"}, "nl": {"m", "f", "x"}}
+#: from them in running text: "so" (special primary education) and "none" in English ("so
+#: that", "none of these"), and the one-letter sex codes (a formula's "f", "x").
+ORDINARY = {"en": {"so", "none", "m", "f", "x"}, "nl": {"m", "f", "x"}}
 
 
 @cache
@@ -53,14 +53,17 @@ def _codes() -> dict[str, set[str]]:
 
     A code is exempt where it is an ordinary word of the report's language: it is itself
     a word of some label or catalogue message of that language ("school", "online",
-    "autism" in English; "online" in Dutch). A code with an underscore is never exempt.
+    "autism" in English; "online" in Dutch). English text also uses the Dutch terms of
+    the field with a translation ("a thuiszitterstafel (case table)"), so a word of a Dutch
+    label is exempt in English too. A code with an underscore is never exempt.
     """
     lists = [pd.read_csv(p, dtype=str) for p in sorted((schema_dir() / "codelists").glob("*.csv"))]
     codes = set().union(*(set(cl["code"]) for cl in lists))
     out = {}
     for lang in LANGS:
+        labels = ("label_nl", "label_en") if lang == "en" else (f"label_{lang}",)
         vocabulary = set().union(
-            *(_words(" ".join(cl[f"label_{lang}"])) for cl in lists),
+            *(_words(" ".join(cl[col])) for cl in lists for col in labels),
             *(_words(m[lang]) for m in MESSAGES.values()))
         out[lang] = {c for c in codes if "_" in c or c not in vocabulary | ORDINARY[lang]}
     return out
