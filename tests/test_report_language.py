@@ -5,8 +5,8 @@ The Dutch and the English report are rendered on the demo cohort, on a cohort of
 pupils and on one of 300 pupils, two at a time with few bootstrap replicates and
 simulations (the method is the same; the count only narrows the intervals), as in
 ``test_report_matrix.py``, whose ``visible_text`` and ``forbidden`` this test reuses. The
-six builds take about 9 minutes on two free cores (16 minutes on a busy machine); the demo
-cohort's two reports are most of it.
+six builds took 16 minutes on two cores shared with other work (load about 10); one demo
+report alone takes about 4 minutes, and the demo cohort's two reports are most of the time.
 
 The checks (:func:`language_findings`) are plain functions, so each is also tested on a
 made-up text that must fail it.
