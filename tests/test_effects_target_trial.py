@@ -37,8 +37,9 @@ def large():
 # ---------------------------------------------------------------- protocol
 def test_protocol_states_the_emulated_trial():
     text = TargetTrial().describe()
-    for word in ("Eligibility", "lrv or absoluut_verzuim", "aged 5-14", "Strategies",
-                 "within 28 days", "Grace period", "Time zero", "reported_date", "Outcome",
+    for word in ("Eligibility", "long-term relative absence or absolute absence", "aged 5-14",
+                 "Strategies", "within 28 days", "Grace period", "Time zero",
+                 "report to the attendance officer", "Outcome",
                  "return to school", "hypothetical", "competing", "91 and 182 days"):
         assert word in text, word
     frame = TargetTrial(grace_days=42).to_frame()

@@ -517,6 +517,23 @@ def label(key: str, lang: str = "en", **fmt: object) -> str:
     return text.format(**fmt) if fmt else text
 
 
+def cohort_name(cohort: Cohort, lang: str = "en") -> str:
+    """The cohort's name for a reader of ``lang``: its own ``cohort_name``, except that a
+    cohort the simulator made is called so in ``lang`` (its stored name is English).
+
+    Example:
+        >>> from thuiszit_eval.cohort import Cohort
+        >>> from thuiszit_eval.schema import schema_dir
+        >>> cohort_name(Cohort.load(schema_dir() / "example"), "nl") == Cohort.load(
+        ...     schema_dir() / "example").name
+        True
+    """
+    meta = getattr(cohort, "metadata", {}) or {}
+    if meta.get("simulated") and meta.get("seed") is not None:
+        return label("simulated_cohort", lang, seed=meta["seed"])
+    return cohort.name
+
+
 def headers(df: pd.DataFrame, lang: str = "en", values: Sequence[str] = ()) -> pd.DataFrame:
     """``df`` with readable column headers in ``lang`` (and the words in ``values`` columns).
 

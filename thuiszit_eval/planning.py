@@ -213,8 +213,8 @@ def simulate_rmst_power(n_pupils: Sequence[int], hr: float = 1.5, tau: float = 1
 
     Every replicate has its own child of ``SeedSequence(seed)``, so the result does not
     depend on ``n_jobs``. Runs in parallel with joblib; a tqdm bar unless ``progress`` is
-    false. Columns: n_pupils, n_episodes (mean), n_sim, power, mc_se (Monte Carlo SE),
-    rmst_difference (mean days at home saved up to tau), tau, hr.
+    false. Columns: n_pupils, n_episodes (mean, rounded up), n_sim, power, mc_se (Monte
+    Carlo SE), rmst_difference (mean days at home saved up to tau), tau, hr.
     """
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
@@ -228,7 +228,9 @@ def simulate_rmst_power(n_pupils: Sequence[int], hr: float = 1.5, tau: float = 1
     out = pd.DataFrame(res, columns=["difference", "se", "reject", "n_episodes"])
     out["n_pupils"] = [n for n, _ in jobs]
     g = out.groupby("n_pupils", sort=False)
-    tab = pd.DataFrame({"n_episodes": g["n_episodes"].mean(), "n_sim": g.size(),
+    # an episode count is a whole number: the mean over replicates, rounded up (a size)
+    tab = pd.DataFrame({"n_episodes": np.ceil(g["n_episodes"].mean()).astype(int),
+                        "n_sim": g.size(),
                         "power": g["reject"].mean(),
                         "rmst_difference": g["difference"].mean()}).reset_index()
     tab["mc_se"] = np.sqrt(tab["power"] * (1 - tab["power"]) / tab["n_sim"])
@@ -256,5 +258,6 @@ def power_plot(curve: pd.DataFrame, simulated: pd.DataFrame | None = None,
     ax.set_xlabel(lab["x"])
     ax.set_ylabel(lab["y"])
     ax.set_ylim(0, 1.02)
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: dec(round(v, 6))))
     ax.legend(fontsize=8, loc="lower right")
     return ax.figure

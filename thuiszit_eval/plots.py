@@ -32,6 +32,7 @@ from matplotlib.ticker import (
 
 from .messages import check_lang, fmt_g, fmt_num
 from .messages import t as _msg
+from .schema import labels as _code_labels
 from .survival import AalenJohansenResult, KaplanMeierResult
 from .validation import ValidationReport
 
@@ -80,6 +81,26 @@ _RC = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "xtick.label
 DEFAULT_XLABEL = _msg("plot_days_since_start")  # Dutch; per language via the catalogue
 
 
+def group_labels(lang: str = "nl") -> dict[str, str]:
+    """Readable names of the groups the figures draw, in ``lang``: intervention codes from
+    the code list, ``none`` (no intervention started) and ``all`` (every episode) from the
+    message catalogue. A group not listed is shown as it is.
+
+    >>> group_labels("en")["back_to_school"], group_labels("nl")["none"]
+    ('Back to School', 'geen interventie gestart')
+    """
+    check_lang(lang)
+    return {**_code_labels("intervention", lang), "none": _msg("no_intervention", lang),
+            "all": _msg("all_episodes", lang)}
+
+
+def _group_names(groups: Sequence[str], names: Mapping[str, str] | None,
+                 lang: str) -> dict[str, str]:
+    """Group code → shown name: ``names`` first, then :func:`group_labels`."""
+    known = {**group_labels(lang), **(names or {})}
+    return {g: str(known.get(str(g), g)) for g in groups}
+
+
 def _nice_times(tmax: float) -> list[float]:
     """Tick times from 0 to about ``tmax``: multiples of 1, 2, 2.5 or 5 × 10^k."""
     loc = MaxNLocator(nbins=7, steps=[1, 2, 2.5, 5, 10], integer=True)
@@ -119,7 +140,8 @@ def _figure_with_table(n_rows: int, width: float = 8.0) -> tuple[Figure, Axes, A
 
 def _draw_risk_table(tab: Axes, times: Sequence[float], rows: dict[str, np.ndarray],
                      colours: dict[str, str], min_at_risk: int | None,
-                     title: str | None = None, lang: str = "nl") -> None:
+                     title: str | None = None, lang: str = "nl",
+                     names: Mapping[str, str] | None = None) -> None:
     """Write the counts per group (rows) at the tick times (columns) on ``tab``.
 
     Each number is a Text whose x is the tick time (data coordinates, shared with the plot
@@ -132,7 +154,7 @@ def _draw_risk_table(tab: Axes, times: Sequence[float], rows: dict[str, np.ndarr
             tab.text(t, i, _risk_label(int(n), min_at_risk), ha="center", va="center",
                      fontsize=9, color=colours[g], gid=f"at_risk:{g}")
     tab.set_ylim(len(groups) - 0.5, -0.5)
-    tab.set_yticks(range(len(groups)), groups)
+    tab.set_yticks(range(len(groups)), [(names or {}).get(g, g) for g in groups])
     for lab, g in zip(tab.get_yticklabels(), groups, strict=True):
         lab.set_color(colours[g])
     tab.tick_params(axis="y", length=0)
@@ -197,6 +219,7 @@ def km_plot(
     min_at_risk: int | None = None,
     title: str | None = None,
     lang: str = "nl",
+    group_labels: Mapping[str, str] | None = None,
 ) -> Figure:
     """Kaplan–Meier curves per group with CI bands and the numbers at risk under the axis.
 
@@ -214,6 +237,9 @@ def km_plot(
     - ``lang``: ``nl`` (default) or ``en`` for the axis labels, reference-line labels and
       the at-risk title (from :mod:`thuiszit_eval.messages`); explicit ``xlabel`` /
       ``ylabel`` override.
+    - Legend and at-risk rows name the groups in ``lang``: intervention codes by their
+      code-list label, ``none`` and ``all`` from the catalogue (:func:`group_labels`);
+      ``group_labels`` adds or overrides names. Gids keep the codes.
 
     Artists carry gids for tests and post-editing: curves ``"curve:<group>"``, bands
     ``"band:<group>"``, medians ``"median:<group>"``, reference lines ``"ref:<days>"``.
@@ -239,6 +265,7 @@ def km_plot(
     if ylabel is None:
         ylabel = _msg("plot_share_returned" if returned else "plot_share_not_returned", lang)
     med = km_result.median().set_index("group")["quantile"]
+    names = _group_names(groups, group_labels, lang)
     with plt.rc_context(_RC):
         fig, ax, tab = _figure_with_table(len(groups))
         for g in groups:
@@ -252,7 +279,7 @@ def km_plot(
             x, yy = _step_xy(t, y, start)
             _, bl = _step_xy(t, band_lo, start)
             _, bh = _step_xy(t, band_hi, start)
-            label = None if groups == ["all"] else g
+            label = None if groups == ["all"] else names[g]
             ax.step(x, yy, where="post", color=colours[g], linewidth=1.8, label=label,
                     gid=f"curve:{g}", zorder=3)
             ax.fill_between(x, bl, bh, step="post", color=colours[g], alpha=0.18,
@@ -269,7 +296,7 @@ def km_plot(
             ax.set_title(title, loc="left")
         rt = km_result.risk_table(times)
         rows = {g: rt.loc[rt.group == g, "n_risk"].to_numpy() for g in groups}
-        _draw_risk_table(tab, times, rows, colours, min_at_risk, lang=lang)
+        _draw_risk_table(tab, times, rows, colours, min_at_risk, lang=lang, names=names)
     return fig
 
 
@@ -299,6 +326,7 @@ def cif_plot(
     min_at_risk: int | None = None,
     title: str | None = None,
     lang: str = "nl",
+    group_labels: Mapping[str, str] | None = None,
 ) -> Figure:
     """Aalen–Johansen cumulative incidence per cause, overlaid, with CI bands and at-risk table.
 
@@ -309,7 +337,8 @@ def cif_plot(
     "Andere uitstroom (k)"). The table under the axis gives per group the number still
     event-free and uncensored at the tick times. ``min_at_risk`` cuts the curves and
     masks small counts as in :func:`km_plot`. ``lang`` (``nl`` default, or ``en``) sets the
-    fixed text; explicit ``xlabel`` / ``ylabel`` / ``labels`` override. Curves have gid
+    fixed text and the group names (as in :func:`km_plot`, ``group_labels`` adds or
+    overrides); explicit ``xlabel`` / ``ylabel`` / ``labels`` override. Curves have gid
     ``"curve:<state>:<group>"``.
 
     Example
@@ -328,6 +357,7 @@ def cif_plot(
     ylabel = _msg("plot_cum_incidence", lang) if ylabel is None else ylabel
     names = _state_labels(states, labels, lang)
     groups = list(aj_result.n.index)
+    gnames = _group_names(groups, group_labels, lang)
     if times is None:
         times = _nice_times(float(table["time"].max()) if len(table) else 1.0)
     times = [float(t) for t in times]
@@ -343,7 +373,7 @@ def cif_plot(
                 x, y = _step_xy(t, c["pstate"].to_numpy(dtype=float), 0.0)
                 _, lo = _step_xy(t, c["lower"].to_numpy(dtype=float), 0.0)
                 _, hi = _step_xy(t, c["upper"].to_numpy(dtype=float), 0.0)
-                label = names[s] if len(groups) == 1 else f"{names[s]} — {g}"
+                label = names[s] if len(groups) == 1 else f"{names[s]} — {gnames[g]}"
                 ax.step(x, y, where="post", color=state_col[s], linestyle=group_ls[g],
                         linewidth=1.8, label=label, gid=f"curve:{s}:{g}", zorder=3)
                 ax.fill_between(x, lo, hi, step="post", color=state_col[s], alpha=0.15,
@@ -358,7 +388,8 @@ def cif_plot(
             c = table[(table.group == g) & (table.state == 0)]
             rows[g] = _at_risk_counts(times, c["time"].to_numpy(dtype=float),
                                       c["n_risk"].to_numpy(dtype=float))
-        _draw_risk_table(tab, times, rows, {g: "0.15" for g in groups}, min_at_risk, lang=lang)
+        _draw_risk_table(tab, times, rows, {g: "0.15" for g in groups}, min_at_risk, lang=lang,
+                         names=gnames)
     return fig
 
 
@@ -377,6 +408,7 @@ def km_vs_aj_plot(
     ylabel: str | None = None,
     reference_days: Sequence[float] = (28, 91),
     lang: str = "nl",
+    group_labels: Mapping[str, str] | None = None,
 ) -> Figure:
     """1 − Kaplan–Meier (competing events censored) against the Aalen–Johansen incidence.
 
@@ -384,7 +416,8 @@ def km_vs_aj_plot(
     when competing events (exemption, moving abroad, …) are treated as censoring: 1 − KM
     assumes those pupils would still return later, the cumulative incidence does not. The
     gap at the last time is written in percentage points. ``km_result`` must be fitted
-    with ``event_code == state``. ``lang``: ``nl`` (default) or ``en``. Curves: gid
+    with ``event_code == state``. ``lang``: ``nl`` (default) or ``en``; panel titles name
+    the groups as in :func:`km_plot` (``group_labels`` adds or overrides). Curves: gid
     ``"km:<group>"`` and ``"aj:<group>"``.
 
     Example
@@ -401,6 +434,7 @@ def km_vs_aj_plot(
     ylabel = _msg("plot_share_returned", lang) if ylabel is None else ylabel
     ci = aj_result.cumulative_incidence(state)
     groups = [g for g in km_result.groups if g in set(ci["group"])]
+    names = _group_names(groups, group_labels, lang)
     with plt.rc_context(_RC):
         fig, axes = plt.subplots(1, len(groups), figsize=(max(7.5, 6.5 * len(groups)), 4.8),
                                  layout="constrained", squeeze=False, sharey=True)
@@ -428,7 +462,7 @@ def km_vs_aj_plot(
                 xytext=(0.62, 0.62), textcoords="axes fraction", ha="center", va="center",
                 fontsize=9, arrowprops={"arrowstyle": "->", "color": "0.3", "lw": 0.8})
             if len(groups) > 1 or g != "all":
-                ax.set_title(str(g), loc="left")
+                ax.set_title(names[g], loc="left")
         fig.legend(*axes[0][0].get_legend_handles_labels(), loc="outside upper left",
                    ncol=3 if len(groups) > 1 else 1, frameon=False)
     return fig

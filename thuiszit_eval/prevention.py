@@ -39,7 +39,7 @@ import pandas as pd
 from .cohort import Cohort
 from .describe import suppress_small
 from .estimability import NotApplicable
-from .messages import by_lang
+from .messages import by_lang, t
 from .survival import kaplan_meier
 
 EARLY = ("thuiszitterstafel", "agendapunt_4", "leerkracht_traject", "vroegsignalering")
@@ -174,11 +174,13 @@ def display_table(table: pd.DataFrame, lang: str = "nl") -> pd.DataFrame:
     """A :func:`prevention_km` table for reading: labels, shares in % (1 decimal)."""
     out = table.copy()
     out["group"] = out["group"].map(lambda g: group_label(g, lang))
+    names = {c: t(f"prevention.col.{c}", lang) for c in ("group", "n", "events")}
     for c in [c for c in out if c.endswith("d") and c[:-1].isdigit()]:
         x = pd.to_numeric(out[c], errors="coerce")
         out[c] = (100 * x).round(1).astype(object).where(x.notna(), "")  # never "None"
-        out = out.rename(columns={c: f"{c}_%"})
-    return out.astype(object).where(out.notna(), "")
+        names[c] = t("prevention.col.within", lang, days=c[:-1])
+    out = out.astype(object).where(out.notna(), "")
+    return out.rename(columns=names)
 
 
 def prevention_plot(data: pd.DataFrame, table: pd.DataFrame, lang: str = "nl",

@@ -38,7 +38,7 @@ from .cohort import Cohort
 from .describe import suppress_small
 from .effects.propensity import design_matrix
 from .estimability import require_events
-from .messages import by_lang
+from .messages import MESSAGES, by_lang, t
 from .outcomes import OutcomeDefinition, survival_table
 from .survival import cox_ph, kaplan_meier
 
@@ -181,7 +181,11 @@ def region_table(cohort: Cohort | pd.DataFrame, level: str = "swv_id", time: flo
 
 def funnel_plot(table: pd.DataFrame, lang: str = "nl", ax=None):
     """Funnel plot of a :func:`region_table`: shares against effective n, 95% and 99.8%
-    control limits around the cohort share. Suppressed regions are not drawn."""
+    control limits around the cohort share. Suppressed regions are not drawn.
+
+    Only regions outside the 95% limits are named (all of them when at most five are
+    drawn), and neighbouring names alternate above and below their point, so that names
+    do not overlap; the table beside the figure names every region."""
     lab = _LABELS[lang]
     p0, time = table.attrs["p0"], table.attrs["time"]
     shown = table[pd.to_numeric(table["share"], errors="coerce").notna()]
@@ -198,8 +202,16 @@ def funnel_plot(table: pd.DataFrame, lang: str = "nl", ax=None):
         ax.plot(grid, hi, "grey", ls=style, label=lab["lim"].format(pct=pct))
         ax.plot(grid, lo, "grey", ls=style)
     ax.scatter(n_eff, share, color="#1b6ca8", zorder=3)
-    for x, y, name in zip(n_eff, share, shown.iloc[:, 0], strict=True):
-        ax.annotate(str(name), (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    named = shown["funnel"].astype(str) != "within"
+    if len(shown) <= 5:
+        named[:] = True
+    order = np.argsort(n_eff[named.to_numpy()], kind="stable")
+    pts = list(zip(n_eff[named.to_numpy()], share[named.to_numpy()],
+                   shown.loc[named].iloc[:, 0], strict=True))
+    for rank, i in enumerate(order):
+        x, y, name = pts[i]
+        dy = 4 if rank % 2 == 0 else -11  # alternate above / below along the x-axis
+        ax.annotate(str(name), (x, y), fontsize=7, xytext=(4, dy), textcoords="offset points")
     ax.set_xlabel(lab["x"])
     ax.set_ylabel(lab["y"].format(days=int(time)))
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{100 * v:.0f}%"))
@@ -208,8 +220,9 @@ def funnel_plot(table: pd.DataFrame, lang: str = "nl", ax=None):
     return ax.figure
 
 
-def display_table(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
-    """The table for reading: shares in %, O/E and expected rounded, effective n whole."""
+def display_table(table: pd.DataFrame, digits: int = 2, lang: str = "nl") -> pd.DataFrame:
+    """The table for reading in ``lang``: shares in %, O/E and expected rounded, effective n
+    whole, headers and the funnel position in words (message catalogue)."""
     out = table.copy()
 
     def rnd(col: str, scale: float, d: int) -> None:
@@ -223,9 +236,13 @@ def display_table(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
         rnd(c, 1, digits)
     rnd("expected", 1, 1)
     rnd("n_eff", 1, 0)
-    out = out.rename(columns={"share": "share_%", "share_lower": "lower_%",
-                              "share_upper": "upper_%"})
-    return out.astype(object).where(out.notna(), "")
+    out["funnel"] = out["funnel"].map(
+        lambda v: t(f"regions.funnel.{v}", lang) if f"regions.funnel.{v}" in MESSAGES else v)
+    out = out.rename(columns={"share": "share_pct", "share_lower": "lower_pct",
+                              "share_upper": "upper_pct"})
+    out = out.astype(object).where(out.notna(), "")
+    return out.rename(columns=lambda c: t(f"describe.{c}", lang)
+                      if f"describe.{c}" in MESSAGES else c)
 
 
 def summary_numbers(table: pd.DataFrame) -> dict[str, object]:

@@ -274,8 +274,8 @@ def _term_label(term: str, ref: Mapping[str, str], iv_labels: Mapping[str, str],
     if term in iv_labels:
         return iv_labels[term]
     col, _, level = term.partition("=")
-    if lang == "en":
-        name = _COVARIATE_LABELS.get(col, col.replace("need_", "need: ").replace("_", " "))
+    if lang == "en" and col in _COVARIATE_LABELS:
+        name = _COVARIATE_LABELS[col]
     elif _has_tx(col):
         name = _tx(col, lang)
     elif col.startswith("need_"):
@@ -287,7 +287,7 @@ def _term_label(term: str, ref: Mapping[str, str], iv_labels: Mapping[str, str],
         r = ref.get(col, "?")
         if col == REGION:
             return f"{_tx('region', lang)} {level} ({_tx('ref', lang)} {r})"
-        if lang != "en" and col == "episode_type":
+        if col == "episode_type":  # code-list labels in every language, never the codes
             lab = codelist_labels("episode_type", lang)
             level, r = lab.get(level, level), lab.get(r, r)
         return f"{name}: {level} ({_tx('ref', lang)} {r})"

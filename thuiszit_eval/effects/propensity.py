@@ -274,11 +274,14 @@ class PropensityModel:
         return (f"PropensityModel(covariates={self.covariates}, formula={self.formula!r}, "
                 f"trim={self.trim}, truncate={self.truncate}{', fitted' if fitted else ''})")
 
-    def love_plot(self, ax=None, threshold: float = 0.1, lang: str = "nl"):
-        """Dot plot of |SMD| per covariate before and after weighting."""
+    def love_plot(self, ax=None, threshold: float = 0.1, lang: str = "nl",
+                  titles: dict[str, str] | None = None):
+        """Dot plot of |SMD| per covariate before and after weighting (``titles``: the
+        cohort's own names of its declared fields, see ``effects.plots.extra_titles``)."""
         from .plots import love_plot
 
-        return love_plot(self.balance_table(), ax=ax, threshold=threshold, lang=lang)
+        return love_plot(self.balance_table(), ax=ax, threshold=threshold, lang=lang,
+                         titles=titles)
 
     def overlap_plot(self, ax=None, labels: tuple[str, str] | None = None, lang: str = "nl"):
         """Histograms of the propensity score per group (overlap / positivity check)."""

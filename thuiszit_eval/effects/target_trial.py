@@ -142,8 +142,11 @@ class TargetTrial:
             return self._components_nl()
         if lang != "en":
             raise ValueError(f"language {lang!r} not available; choose one of nl, en")
+        from ..schema import labels
+
         g, tr = self.grace_days, self.treatment_label
-        types = " or ".join(self.episode_types)
+        names = labels("episode_type", "en")
+        types = " or ".join(names.get(c, c) for c in self.episode_types)
         return {
             "Eligibility": f"episodes of type {types}, reported to the attendance officer, "
                            f"pupil aged {self.min_age}-{self.max_age} at the report, and "
@@ -154,9 +157,10 @@ class TargetTrial:
                             f"day {g} deviates; under B a start on day 1-{g} deviates",
             "Assignment": "each eligible episode is cloned into both arms at time zero "
                           "(no one is assigned by the data; the clones share day 0)",
-            "Time zero": "the report to the attendance officer (reported_date), when "
+            "Time zero": "the report to the attendance officer, when "
                          "eligibility is met and the strategies start",
-            "Outcome": "return to school (end_reason returned_*); time at home counted in "
+            "Outcome": "return to school (any ending that is a return, in full, partial, to "
+                       "special education or to another school); time at home counted in "
                        f"days since the report; restricted mean time at home up to "
                        f"{' and '.join(str(t) for t in self.taus)} days",
             "Follow-up": "from the report until return, deviation from the arm's strategy "
@@ -182,7 +186,7 @@ class TargetTrial:
 
         g, tr = self.grace_days, self.treatment_label
         names = labels("episode_type", "nl")
-        types = " of ".join(f"{names.get(c, c)} ({c})" for c in self.episode_types)
+        types = " of ".join(names.get(c, c) for c in self.episode_types)
         return {
             "Geschiktheid": f"episodes van het type {types}, gemeld bij de "
                             f"leerplichtambtenaar, leerling {self.min_age}-{self.max_age} "
@@ -194,9 +198,11 @@ class TargetTrial:
                               f"1-{g} af",
             "Toewijzing": "elke geschikte episode wordt op tijdstip nul in beide armen "
                           "gekloond (de gegevens wijzen niemand toe; de klonen delen dag 0)",
-            "Tijdstip nul": "de melding bij de leerplichtambtenaar (reported_date): dan is "
+            "Tijdstip nul": "de melding bij de leerplichtambtenaar: dan is "
                             "aan de geschiktheid voldaan en beginnen de strategieën",
-            "Uitkomst": "terugkeer naar school (end_reason returned_*); tijd thuis in dagen "
+            "Uitkomst": "terugkeer naar school (elke afloop die een terugkeer is: volledig, "
+                        "gedeeltelijk, in speciaal onderwijs of op een andere school); "
+                        "tijd thuis in dagen "
                         "sinds de melding; beperkt gemiddelde tijd thuis (RMST) tot "
                         f"{' en '.join(str(t) for t in self.taus)} dagen",
             "Follow-up": "vanaf de melding tot terugkeer, afwijking van de strategie van de "
