@@ -72,10 +72,9 @@ _LEADING_PCT = re.compile(r"^\s*" + _PCT)
 
 
 def share_is_safe(k: float, n: float, min_cell: int = 10) -> bool:
-    """Whether the share ``k / n`` may be shown: its numerator and its complement are both
-    at least ``min_cell`` (a share of 0 or 1 of a group of at least ``min_cell`` says
-    "nobody" or "everybody", which is no small cell either... but is still a count; it is
-    treated as unsafe only when ``n`` itself is small).
+    """Whether the share ``k / n`` may be shown: the group has at least ``min_cell``
+    members and the numerator and its complement are each 0 or at least ``min_cell`` (0%
+    and 100% say "nobody" and "everybody", no small cell).
 
     Counts need not be whole (a weighted or Kaplan–Meier numerator): they are rounded.
 
