@@ -44,6 +44,10 @@ COUNT_HEADER = re.compile(
     r"rows.*|rijen.*|events?|n_events?|n_risk|n_at_risk|n_censor|observed)$",
     flags=re.I,
 )
+#: Headers that look like counts but count no pupils (simulations, bootstrap draws, terms).
+NOT_A_PERSON_COUNT = re.compile(
+    r"^n_(sims?|boot|bootstrap|draws|terms|covariates|imputations|iter|iterations|folds|"
+    r"params|df|times|taus)$", flags=re.I)
 #: Count columns that can be the denominator of a share in the same row (not events).
 DENOMINATOR_HEADER = re.compile(
     r"^(n|count|aantal( episodes| leerlingen)?|episodes|pupils|leerlingen|n_risk|n risk|"
@@ -189,7 +193,8 @@ def scan_table(table: pd.DataFrame, min_cell: int = 10, where: str = "table") ->
     names = [" ".join(map(str, c)) if isinstance(c, tuple) else str(c) for c in table.columns]
     text = table.astype(str)
     text.columns = range(len(names))
-    count_cols = [j for j, n in enumerate(names) if COUNT_HEADER.match(n.strip())]
+    count_cols = [j for j, n in enumerate(names) if COUNT_HEADER.match(n.strip())
+                  and not NOT_A_PERSON_COUNT.match(n.strip())]
     for j in count_cols:
         vals = pd.to_numeric(text[j].str.replace(r"[.\s\u00a0\u202f]", "", regex=True),
                              errors="coerce")
@@ -412,48 +417,50 @@ def publishable_survival_table(table: pd.DataFrame, min_cell: int = 10,
 
 def publishable_at_times(table: pd.DataFrame, safe: pd.DataFrame,
                          times: Iterable[float]) -> pd.DataFrame:
-    """The Kaplan–Meier estimates at fixed ``times`` (as ``KaplanMeier.at_times``), only
-    where they add nothing to the safe curve ``safe`` (from
-    :func:`publishable_survival_table` on the full curve ``table``): a time is shown when
-    an interval of the safe curve ends on its last curve row, so its counts (since the
-    previous time shown) are sums of the safe intervals. Other times are left out.
+    """The Kaplan–Meier estimates at fixed ``times`` (as ``KaplanMeier.at_times``: one row
+    per group and time), given only where they add nothing to the safe curve ``safe``
+    (from :func:`publishable_survival_table` on the full curve ``table``): where an
+    interval of the safe curve ends on the time's last curve row, so that its counts
+    (since the previous time given) are sums of the safe intervals. At other times the
+    counts and estimates are left empty.
 
     >>> from thuiszit_eval.survival import kaplan_meier
     >>> d = pd.DataFrame({"t": np.arange(1, 61), "e": [1, 1, 0] * 20})
     >>> full = kaplan_meier(d, "t", "e").table
-    >>> at = publishable_at_times(full, publishable_survival_table(full, 10, (30,)), (30,))
+    >>> at = publishable_at_times(full, publishable_survival_table(full, 10, (30,)), (30, 40))
     >>> at[["time", "n_risk", "n_event", "n_censor"]].values.tolist()
-    [[30.0, 30.0, 20.0, 10.0]]
+    [[30.0, 30.0, 20.0, 10.0], [40.0, nan, nan, nan]]
     """
     keys = "group" in table.columns
     out = []
     for g, raw in (table.groupby("group", sort=False) if keys else [(None, table)]):
         sg = safe[safe["group"] == g] if keys else safe
         sg = sg.sort_values("time", kind="stable").reset_index(drop=True)
-        raw_t = np.sort(raw["time"].to_numpy(float))
+        raw = raw.sort_values("time", kind="stable")
+        raw_t = raw["time"].to_numpy(float)
         prev = -np.inf
         for time in sorted(float(x) for x in times):
+            rec: dict[str, object] = {"group": g, "time": time}
             before = raw_t[raw_t <= time]
-            if len(before) == 0:
-                continue  # nothing happened yet: the row says nothing, leave it out
-            tau = before[-1]
-            hit = sg.index[sg["time"].to_numpy(float) == tau]
-            if len(hit) == 0:
-                continue
-            i = hit[0]
-            row = sg.loc[i]
-            since = sg[(sg["time"] > prev) & (sg["time"] <= tau)]
-            nxt = sg.loc[i + 1, "n_risk"] if i + 1 < len(sg) else (
-                row["n_risk"] - row["n_event"] - row["n_censor"])
-            rec = {"group": g, "time": time, "n_risk": float(nxt),
-                   "n_event": float(since["n_event"].sum()),
-                   "n_censor": float(since["n_censor"].sum())}
-            for c in ("surv", "std_err", "lower", "upper"):
-                rec[c] = row[c]
+            hit = sg.index[sg["time"].to_numpy(float) == before[-1]] if len(before) else []
+            if len(before) == 0:  # nothing has happened yet
+                rec.update(n_risk=float(raw["n_risk"].iloc[0]), n_event=0.0, n_censor=0.0,
+                           surv=1.0, std_err=0.0, lower=1.0, upper=1.0)
+            elif len(hit):
+                i = hit[0]
+                row = sg.loc[i]
+                since = sg[(sg["time"] > prev) & (sg["time"] <= before[-1])]
+                nxt = sg.loc[i + 1, "n_risk"] if i + 1 < len(sg) else (
+                    row["n_risk"] - row["n_event"] - row["n_censor"])
+                rec.update(n_risk=float(nxt), n_event=float(since["n_event"].sum()),
+                           n_censor=float(since["n_censor"].sum()),
+                           **{c: row[c] for c in ("surv", "std_err", "lower", "upper")})
+                prev = before[-1]
             out.append(rec)
-            prev = tau
-    res = pd.DataFrame(out, columns=["group", "time", "n_risk", "n_event", "n_censor", "surv",
-                                     "std_err", "lower", "upper"])
+    cols = ["group", "time", "n_risk", "n_event", "n_censor", "surv", "std_err", "lower",
+            "upper"]
+    res = pd.DataFrame(out, columns=cols)
+    res[cols[1:]] = res[cols[1:]].astype(float)
     if not keys:
         res = res.drop(columns="group")
     res["returned"] = 1 - res["surv"]
@@ -544,6 +551,75 @@ def _coarsen(g: pd.DataFrame, m: int, cuts: list[float]) -> pd.DataFrame:
     return out
 
 
+def publishable_cumulative_incidence(ci: pd.DataFrame, data: pd.DataFrame, group: str,
+                                     min_cell: int = 10) -> pd.DataFrame:
+    """The Aalen–Johansen table at fixed times (``group, time, state, ...``) with its
+    estimates given only at the times at which a reader cannot take a small count from
+    them: the endings of that kind since the previous time given, and the episodes not
+    (yet) ending so, are each 0 or at least ``min_cell`` (the cumulative incidence times
+    the group's size gives them back). Elsewhere ``pstate`` and its interval are empty.
+
+    >>> d = pd.DataFrame({"duration": [5] * 12 + [40] * 3 + [200] * 20, "event": 1, "g": "a"})
+    >>> ci = pd.DataFrame({"group": "a", "time": [28, 91], "state": 1, "pstate": [.34, .43]})
+    >>> publishable_cumulative_incidence(ci, d, "g", 10)["pstate"].tolist()
+    [0.34, nan]
+    """
+    ci = ci.reset_index(drop=True).copy()
+    keep = np.zeros(len(ci), dtype=bool)
+    dur = pd.to_numeric(data["duration"], errors="coerce").to_numpy(float)
+    ev = pd.to_numeric(data["event"], errors="coerce").to_numpy(float)
+    grp = data[group].astype(str).to_numpy()
+    for (g, state), rows in ci.groupby(["group", "state"], sort=False).groups.items():
+        in_g = grp == str(g)
+        n = int(in_g.sum())
+        prev = 0
+        for i in sorted(rows, key=lambda r: ci.loc[r, "time"]):
+            c = int(((ev == state) & (dur <= float(ci.loc[i, "time"])) & in_g).sum())
+            if _ok(c - prev, min_cell) and _ok(n - c, min_cell) and n >= min_cell:
+                keep[i] = True
+                prev = c
+    values = [c for c in ("pstate", "std_err", "lower", "upper") if c in ci.columns]
+    ci[values] = ci[values].astype(float)
+    ci.loc[~keep, values] = np.nan
+    return ci
+
+
+def publishable_analysis(tables: dict[str, pd.DataFrame], km_table: pd.DataFrame,
+                         data: pd.DataFrame, group: str, min_cell: int = 10,
+                         times: Iterable[float] = (28, 91, 182, 365)
+                         ) -> dict[str, pd.DataFrame]:
+    """The tables of :func:`thuiszit_eval.analyse.analyse_cohort` made safe to publish:
+    the Kaplan–Meier curve coarsened (:func:`publishable_survival_table`, no interval
+    spanning one of ``times``), the estimates at ``times`` only where they add nothing to
+    it, the cumulative incidences only where no small count follows from them, and a
+    group's number of returns hidden (with the log-rank columns that give it back) where
+    its complement, the episodes without a return, is below ``min_cell``. Small counts
+    themselves are suppressed afterwards by the caller (``describe.suppress_small``).
+    """
+    out = dict(tables)
+    times = tuple(times)
+    safe = publishable_survival_table(km_table, min_cell, cuts=times)
+    out["km_by_group"] = safe
+    if "returned_at" in out:
+        out["returned_at"] = publishable_at_times(km_table, safe, times)
+    if "cumulative_incidence" in out and len(out["cumulative_incidence"]):
+        out["cumulative_incidence"] = publishable_cumulative_incidence(
+            out["cumulative_incidence"], data, group, min_cell)
+    for name, events in (("medians", "n_events"), ("logrank", "observed")):
+        t = out.get(name)
+        if t is None or not {"n", events} <= set(t.columns):
+            continue
+        t = t.copy()
+        rest = pd.to_numeric(t["n"], errors="coerce") - pd.to_numeric(t[events],
+                                                                       errors="coerce")
+        bad = (rest >= 0.5) & (rest < min_cell - 0.5)
+        cols = [c for c in (events, "expected", "oe2_e", "oe2_v") if c in t.columns]
+        t[cols] = t[cols].astype(object)
+        t.loc[bad, cols] = np.nan  # empty in the CSV: "<10" would be wrong (it is larger)
+        out[name] = t
+    return out
+
+
 # --------------------------------------------------------------------------- text and notebooks
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]{}|~$#])")
@@ -620,68 +696,3 @@ def scrub_notebook(path: str | Path, paths: Iterable[str] = ()) -> bool:
     if after != before:
         path.write_text(after, encoding="utf-8")
     return after != before
-
-
-def publishable_cumulative_incidence(ci: pd.DataFrame, data: pd.DataFrame, group: str,
-                                     min_cell: int = 10) -> pd.DataFrame:
-    """The Aalen–Johansen table at fixed times (``group, time, state, ...``) with only the
-    times at which a reader cannot take a small count from it: the endings of that kind
-    since the previous time shown, and the episodes not (yet) ending so, are each 0 or at
-    least ``min_cell`` (the cumulative incidence times the group's size gives them back).
-
-    >>> d = pd.DataFrame({"duration": [5] * 12 + [40] * 3 + [200] * 20, "event": 1, "g": "a"})
-    >>> ci = pd.DataFrame({"group": "a", "time": [28, 91], "state": 1, "pstate": [.34, .43]})
-    >>> publishable_cumulative_incidence(ci, d, "g", 10)["time"].tolist()
-    [28]
-    """
-    keep = np.zeros(len(ci), dtype=bool)
-    ci = ci.reset_index(drop=True)
-    dur = pd.to_numeric(data["duration"], errors="coerce").to_numpy(float)
-    ev = pd.to_numeric(data["event"], errors="coerce").to_numpy(float)
-    grp = data[group].astype(str).to_numpy()
-    for (g, state), rows in ci.groupby(["group", "state"], sort=False).groups.items():
-        in_g = grp == str(g)
-        n = int(in_g.sum())
-        prev = 0
-        for i in sorted(rows, key=lambda r: ci.loc[r, "time"]):
-            c = int(((ev == state) & (dur <= float(ci.loc[i, "time"])) & in_g).sum())
-            if _ok(c - prev, min_cell) and _ok(n - c, min_cell) and n >= min_cell:
-                keep[i] = True
-                prev = c
-    return ci[keep].reset_index(drop=True)
-
-
-def publishable_analysis(tables: dict[str, pd.DataFrame], km_table: pd.DataFrame,
-                         data: pd.DataFrame, group: str, min_cell: int = 10,
-                         times: Iterable[float] = (28, 91, 182, 365)
-                         ) -> dict[str, pd.DataFrame]:
-    """The tables of :func:`thuiszit_eval.analyse.analyse_cohort` made safe to publish:
-    the Kaplan–Meier curve coarsened (:func:`publishable_survival_table`, no interval
-    spanning one of ``times``), the estimates at ``times`` only where they add nothing to
-    it, the cumulative incidences only where no small count follows from them, and a
-    group's number of returns hidden (with the log-rank columns that give it back) where
-    its complement, the episodes without a return, is below ``min_cell``. Small counts
-    themselves are suppressed afterwards by the caller (``describe.suppress_small``).
-    """
-    out = dict(tables)
-    times = tuple(times)
-    safe = publishable_survival_table(km_table, min_cell, cuts=times)
-    out["km_by_group"] = safe
-    if "returned_at" in out:
-        out["returned_at"] = publishable_at_times(km_table, safe, times)
-    if "cumulative_incidence" in out and len(out["cumulative_incidence"]):
-        out["cumulative_incidence"] = publishable_cumulative_incidence(
-            out["cumulative_incidence"], data, group, min_cell)
-    for name, events in (("medians", "n_events"), ("logrank", "observed")):
-        t = out.get(name)
-        if t is None or not {"n", events} <= set(t.columns):
-            continue
-        t = t.copy()
-        rest = pd.to_numeric(t["n"], errors="coerce") - pd.to_numeric(t[events],
-                                                                       errors="coerce")
-        bad = (rest >= 0.5) & (rest < min_cell - 0.5)
-        cols = [c for c in (events, "expected", "oe2_e", "oe2_v") if c in t.columns]
-        t[cols] = t[cols].astype(object)
-        t.loc[bad, cols] = np.nan  # empty in the CSV: "<10" would be wrong (it is larger)
-        out[name] = t
-    return out
