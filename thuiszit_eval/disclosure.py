@@ -40,8 +40,10 @@ import pandas as pd
 
 #: Column headers that hold counts of pupils or episodes in a rendered table.
 COUNT_HEADER = re.compile(
-    r"^(n|n_.*|.*_n|count|counts|aantal.*|n risk|at risk|episodes|pupils|leerlingen|"
-    r"rows.*|rijen.*|events?|n_events?|n_risk|n_at_risk|n_censor|observed)$",
+    r"^(n|n_.*|.*_n|n \(%\)|count|counts|aantal.*|n risk|at risk|episodes|pupils|leerlingen|"
+    r"rows.*|rijen.*|events?|n_events?|n_risk|n_at_risk|n_censor|observed|returns|"
+    r"terugkeren|teruggekeerd|trajecten|voldaan|niet voldaan|stap gezet|met stap|"
+    r"waargenomen|in de risicoset)$",
     flags=re.I,
 )
 #: Headers that look like counts but count no pupils (simulations, bootstrap draws, terms).
@@ -123,11 +125,15 @@ def _small(x: float, min_cell: int) -> bool:
 
 
 def _share_finding(pct_text: str, n: float, min_cell: int) -> tuple[int, int] | None:
-    """(k, n) when a share of ``n`` gives back a count or complement below ``min_cell``."""
+    """(k, n) when a share of ``n`` gives back a count or complement below ``min_cell``:
+    a whole count consistent with the share as written, or the share times ``n`` rounded
+    (a Kaplan–Meier share is no exact fraction, but close to one)."""
     pct, h = _pct(pct_text)
-    for k in counts_behind_share(pct, h, n):
-        if _small(k, min_cell) or _small(n - k, min_cell):
-            return k, int(n)
+    if pct in (0.0, 100.0) and n >= min_cell:
+        return None  # nobody / everybody
+    for k in [*counts_behind_share(pct, h, n), round(n * pct / 100)]:
+        if not share_is_safe(k, n, min_cell):
+            return int(k), int(n)
     return None
 
 
@@ -178,10 +184,26 @@ def scan_text(text: str, min_cell: int = 10) -> list[str]:
     return out
 
 
+def _header(col: object) -> str:
+    """A rendered column header as one string, without pandas' "Unnamed: 1_level_1"."""
+    parts = col if isinstance(col, tuple) else (col,)
+    return " ".join(str(p) for p in parts if not str(p).startswith("Unnamed:")).strip()
+
+
+def _leading_count(cells: pd.Series) -> pd.Series:
+    """The count a cell shows: "45", "1.234", "45 (37%)" → 45, 1234, 45; text → NaN."""
+    lead = cells.str.extract(r"^\s*(\d{1,3}(?:[.\u00a0\u202f ]\d{3})+|\d+)\s*(?:\(|$)")[0]
+    return pd.to_numeric(lead.str.replace(r"[.\s\u00a0\u202f]", "", regex=True),
+                         errors="coerce")
+
+
 def scan_table(table: pd.DataFrame, min_cell: int = 10, where: str = "table") -> list[str]:
     """Findings in one table (as rendered or as written to CSV): small counts in count
-    columns, shares that give a small count back with the row's denominator or with the
-    count beside them ("45 (96%)"), and a single suppressed cell beside a total row.
+    columns; shares that give a count back with the row's denominator (a share of n is
+    shown only where it and its complement are both at least ``min_cell``, see
+    :func:`share_is_safe`) or with the count beside them ("45 (96%)"); shares beside or
+    below a suppressed count (their denominator is small); a single suppressed cell beside a
+    total row (the total minus the shown cells).
 
     >>> t = pd.DataFrame({"group": ["all", "a", "b"], "episodes": ["50", "<10", "45"],
     ...                   "back within 4 weeks": ["30%", "", "2,2%"]})
@@ -190,19 +212,19 @@ def scan_table(table: pd.DataFrame, min_cell: int = 10, where: str = "table") ->
     table, column 'episodes': the suppressed cell is the total minus the shown cells
     """
     findings = []
-    names = [" ".join(map(str, c)) if isinstance(c, tuple) else str(c) for c in table.columns]
-    text = table.astype(str)
+    names = [_header(c) for c in table.columns]
+    text = table.astype(str).apply(lambda c: c.str.strip())
     text.columns = range(len(names))
-    count_cols = [j for j, n in enumerate(names) if COUNT_HEADER.match(n.strip())
-                  and not NOT_A_PERSON_COUNT.match(n.strip())]
+    count_cols = [j for j, n in enumerate(names) if COUNT_HEADER.match(n)
+                  and not NOT_A_PERSON_COUNT.match(n)]
+    counts = {j: _leading_count(text[j]) for j in count_cols}
     for j in count_cols:
-        vals = pd.to_numeric(text[j].str.replace(r"[.\s\u00a0\u202f]", "", regex=True),
-                             errors="coerce")
-        small = vals[(vals >= 1) & (vals < min_cell)]
+        small = counts[j][(counts[j] >= 1) & (counts[j] < min_cell)]
         if len(small):
             findings.append(f"{where}, column {names[j]!r}: {len(small)} counts below "
                             f"{min_cell}")
-    denom = next((j for j in count_cols if DENOMINATOR_HEADER.match(names[j].strip())), None)
+    denom = next((j for j in count_cols if DENOMINATOR_HEADER.match(names[j])), None)
+    suppressed = text.apply(lambda c: c.str.match(SUPPRESSED_CELL))
     for j in range(len(names)):
         if j in count_cols:
             continue
@@ -216,19 +238,28 @@ def scan_table(table: pd.DataFrame, min_cell: int = 10, where: str = "table") ->
                     first = max(1, math.ceil(lo - 1e-9))
                     if first <= min(min_cell - 1, math.floor(hi + 1e-9)) or _small(k, min_cell):
                         findings.append(f"{where}, column {names[j]!r}, row {r + 1}: "
-                                        f"{cell.strip()} gives back a count below {min_cell}")
-                continue
-            if denom is None:
+                                        f"{cell} gives back a count below {min_cell}")
                 continue
             m = _LEADING_PCT.match(cell)
-            n = _number(text.iat[r, denom].strip()) if m else None
-            if m and n:
+            if not m or _pct(m.group(1))[0] in (0.0, 100.0):
+                continue
+            if any(suppressed.iloc[r, c] for c in count_cols):
+                findings.append(f"{where}, column {names[j]!r}, row {r + 1}: the share "
+                                f"{m.group(1)}% stands beside a suppressed count")
+                continue
+            n = counts[denom].iloc[r] if denom is not None else np.nan
+            if np.isfinite(n):
                 hit = _share_finding(m.group(1), n, min_cell)
                 if hit:
                     findings.append(f"{where}, column {names[j]!r}, row {r + 1}: the share "
                                     f"{m.group(1)}% of {hit[1]} gives back {hit[0]}")
-    labels = text[0].str.strip() if len(names) else pd.Series(dtype=str)
-    total = labels.str.match(TOTAL_LABEL)
+    # a share in a column that also holds a suppressed count: a share of a small number
+    for j in range(len(names)):
+        pcts = text[j].str.extract(r"^" + _PCT)[0].dropna()
+        pcts = pcts[~pcts.map(lambda x: _pct(x)[0] in (0.0, 100.0))]
+        if len(pcts) and text[j].str.match(r"^<\s*\d+$").any() and j not in count_cols:
+            findings.append(f"{where}, column {names[j]!r}: shares beside a suppressed count")
+    total = text.apply(lambda c: c.str.match(TOTAL_LABEL)).any(axis=1)
     if total.sum() == 1 and len(text) > 2:
         for j in count_cols:
             rest = text.loc[~total.to_numpy(), j]
