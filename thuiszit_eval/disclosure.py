@@ -316,10 +316,40 @@ def scan_outputs(folder: str | Path, ids: Iterable[str], min_cell: int = 10,
 
 
 def _tables(html_text: str) -> list[pd.DataFrame]:
+    """Every <table> of a page as text cells, as a reader sees them ("2.319" stays 2.319
+    pupils, not a decimal; pandas.read_html would read numbers in its own locale)."""
+    from lxml import html as lxml_html
+
     try:
-        return pd.read_html(StringIO(html_text), flavor="lxml")
-    except (ValueError, ImportError):
+        doc = lxml_html.fromstring(html_text)
+    except Exception:  # no markup at all
         return []
+    out = []
+    for table in doc.iter("table"):
+        head, body = [], []
+        for tr in table.iter("tr"):
+            if tr.getparent() is not None and tr.getparent().getparent() is not table and \
+                    tr.getparent() is not table:
+                continue  # a row of a nested table
+            cells = []
+            for cell in tr:
+                if cell.tag not in ("td", "th"):
+                    continue
+                span = int(cell.get("colspan", "1") or 1) if str(
+                    cell.get("colspan", "1")).isdigit() else 1
+                cells += [" ".join(cell.text_content().split())] * span
+            in_head = tr.getparent() is not None and tr.getparent().tag == "thead"
+            (head if in_head or (not body and not head and all(
+                c.tag == "th" for c in tr if c.tag in ("td", "th"))) else body).append(cells)
+        width = max((len(r) for r in head + body), default=0)
+        if not width:
+            continue
+        names = [" ".join(r[j] for r in head if j < len(r) and r[j]).strip() or f"column {j}"
+                 for j in range(width)]
+        rows = [r + [""] * (width - len(r)) for r in body]
+        names = [f"{n}" if names.count(n) == 1 else f"{n} ({j})" for j, n in enumerate(names)]
+        out.append(pd.DataFrame(rows, columns=names, dtype=object))
+    return out
 
 
 def _visible_text(html_text: str) -> str:
