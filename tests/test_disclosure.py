@@ -266,7 +266,8 @@ def test_scrub_notebook_removes_local_paths(tmp_path):
     ]
     nb.cells[1].outputs = [nbformat.v4.new_output(
         "error", ename="ZeroDivisionError", evalue="division by zero",
-        traceback=['File "/home/ana/.venv/lib/python3.11/site-packages/x.py", line 3'])]
+        traceback=['File "/home/ana/.venv/lib/python3.11/site-packages/x.py", line 3',
+                   "\x1b[36mFile \x1b[39m\x1b[32m/opt/app/thuiszit_eval/x.py:480\x1b[39m"])]
     nb.metadata["papermill"] = {"parameters": {"cohort_folder": "/home/ana/cohorts/swv23"},
                                 "input_path": "/home/ana/repo/nb.ipynb",
                                 "output_path": "/home/ana/out/nb.ipynb", "duration": 2.0}
@@ -274,7 +275,7 @@ def test_scrub_notebook_removes_local_paths(tmp_path):
     nbformat.write(nb, path)
     assert scrub_notebook(path, ["/home/ana/cohorts/swv23"])
     text = path.read_text()
-    assert "/home/ana" not in text and "swv23" not in text
+    assert "/home/ana" not in text and "swv23" not in text and "/opt/app" not in text
     back = nbformat.read(path, 4)
     assert back.metadata["papermill"] == {"duration": 2.0}
     assert "min_cell = 10" in back.cells[0].source

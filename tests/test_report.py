@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import nbformat
@@ -224,7 +225,9 @@ def _assert_only_escaped(rep) -> None:
         assert SCRIPT not in shown and "alert(1)</script>" not in shown, nb.name
         # and the executed notebook carries no local path of the cohort or the output
         text = nb.read_text(encoding="utf-8")
+        repo = str(notebook_paths()[0].parent.parent)
         assert str(out.resolve()) not in text and "/tmp/" not in text, nb.name
+        assert repo not in text and sys.prefix not in text, nb.name  # tracebacks too
 
 
 def test_injected_script_is_only_escaped_in_page_and_notebooks(injected_cohort, tmp_path):

@@ -702,6 +702,7 @@ def escape_markdown(value: object) -> str:
     return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _ABS_PATH = re.compile(r"(?<![\w.~/])(?:[A-Za-z]:\\|/)(?:[\w.@+-]+[/\\])+[\w.@+-]*")
 
 
@@ -711,6 +712,7 @@ def scrub_paths(text: str, paths: Iterable[str] = ()) -> str:
     >>> scrub_paths("cohort_folder = '/home/ana/cohort'\\nsee /tmp/x/y.csv, 1/2", ["/home/ana"])
     "cohort_folder = '…'\\nsee …, 1/2"
     """
+    text = _ANSI.sub("", text)  # a traceback's colours would hide a path from the pattern
     for p in sorted({str(p) for p in paths if p}, key=len, reverse=True):
         text = re.sub(re.escape(p) + r"[^\s'\"]*", "…", text)
     return _ABS_PATH.sub("…", text)

@@ -474,8 +474,10 @@ def privacy_check(out: str | Path, cohort, lang: str = "nl", min_cell: int = 10)
     from .disclosure import scan_outputs, scrub_notebook
 
     out = Path(out)
+    # the cohort, the output, this checkout and the Python environment (in tracebacks)
     paths = [str(Path(cohort.folder).resolve()) if getattr(cohort, "folder", None) else "",
-             str(out.resolve()), str(Path.home()), str(notebook_dir())]
+             str(out.resolve()), str(Path.home()), str(notebook_dir().parent), sys.prefix,
+             sys.base_prefix]
     paths = [p for p in paths if len(p) > 1]  # never "/" itself
     for nb in sorted((out / "notebooks").glob("*.ipynb")):
         scrub_notebook(nb, paths)
