@@ -226,8 +226,6 @@ def scan_table(table: pd.DataFrame, min_cell: int = 10, where: str = "table") ->
     denom = next((j for j in count_cols if DENOMINATOR_HEADER.match(names[j])), None)
     suppressed = text.apply(lambda c: c.str.match(SUPPRESSED_CELL))
     for j in range(len(names)):
-        if j in count_cols:
-            continue
         for r, cell in enumerate(text[j]):
             m = _COUNT_SHARE.match(cell)
             if m:  # "45 (96%)": the total is 45 / 0.96, its rest 2
@@ -239,6 +237,8 @@ def scan_table(table: pd.DataFrame, min_cell: int = 10, where: str = "table") ->
                     if first <= min(min_cell - 1, math.floor(hi + 1e-9)) or _small(k, min_cell):
                         findings.append(f"{where}, column {names[j]!r}, row {r + 1}: "
                                         f"{cell} gives back a count below {min_cell}")
+                continue
+            if j in count_cols:
                 continue
             m = _LEADING_PCT.match(cell)
             if not m or _pct(m.group(1))[0] in (0.0, 100.0):
