@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import nbformat
@@ -285,3 +286,145 @@ def test_small_cohort_front_page_gives_no_count_away(tmp_path):
     assert _hidden_counts(pd.Series({"a": 11, "b": 4, "c": 50}), 10) == {"a"}
     assert _hidden_counts(pd.Series({"a": 11, "b": 4, "c": 3, "d": 50}), 10) == {"a"}
     assert _hidden_counts(pd.Series({"a": 11, "b": 12}), 10) == set()
+# ------------------------------------------------------------------ privacy gate (issue 13)
+
+SCRIPT = "<script>alert(1)</script>"
+
+
+def _inject(folder: Path) -> Path:
+    """Put SCRIPT in every metadata field a cohort gives: datapackage name, title,
+    description, cohort name, region, and an extra field's name, title, description and
+    values."""
+    import pandas as pd
+
+    dp = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+    dp.update(name=SCRIPT, title=SCRIPT, description=SCRIPT)
+    dp["thuiszit"].update(cohort_name=SCRIPT, region=SCRIPT)
+    field = SCRIPT + "_buurt"
+    for r in dp["resources"]:
+        for e in r.get("extra_fields", []):
+            if e["name"] == "neighbourhood_type":
+                e.update(name=field, title=SCRIPT, description=SCRIPT)
+    (folder / "datapackage.json").write_text(json.dumps(dp), encoding="utf-8")
+    pupils = pd.read_csv(folder / "pupils.csv", dtype=str, keep_default_na=False)
+    pupils = pupils.rename(columns={"neighbourhood_type": field})
+    pupils.loc[pupils.index[: len(pupils) // 2], field] = SCRIPT
+    pupils.to_csv(folder / "pupils.csv", index=False)
+    return folder
+
+
+def _html_outputs(nb_path: Path) -> str:
+    """What a notebook shows as HTML or Markdown (plain-text outputs are escaped anyway)."""
+    nb = nbformat.read(nb_path, 4)
+    out = []
+    for c in nb.cells:
+        if c.cell_type == "markdown":
+            out.append(c.source)
+        for o in c.get("outputs", []):
+            data = o.get("data", {})
+            out += ["".join(data.get(k, "")) for k in ("text/html", "text/markdown")]
+    return "\n".join(out)
+
+
+@pytest.fixture(scope="module")
+def injected_cohort(tmp_path_factory):
+    from thuiszit_eval.simulate import write_shape
+
+    return _inject(write_shape("tiny_15", tmp_path_factory.mktemp("inj") / "c", seed=2))
+
+
+def _assert_only_escaped(rep) -> None:
+    out = rep.html_path.parent
+    page = rep.html_path.read_text(encoding="utf-8")
+    assert SCRIPT not in page and "alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # shown, as text
+    for nb in (out / "notebooks").glob("*.ipynb"):
+        shown = _html_outputs(nb)
+        assert SCRIPT not in shown and "alert(1)</script>" not in shown, nb.name
+        # and the executed notebook carries no local path of the cohort or the output
+        text = nb.read_text(encoding="utf-8")
+        repo = str(notebook_paths()[0].parent.parent)
+        assert str(out.resolve()) not in text and "/tmp/" not in text, nb.name
+        assert repo not in text and sys.prefix not in text, nb.name  # tracebacks too
+
+
+def test_injected_script_is_only_escaped_in_page_and_notebooks(injected_cohort, tmp_path):
+    nbs = notebook_paths()[:3]  # 00, 01, 02: the cohort's name and fields in the narrative
+    rep = build_report(injected_cohort, tmp_path / "out", notebooks=nbs, progress=False,
+                       lang="en")
+    assert [s.status for s in rep.sections] == ["ok", "ok", "ok"], rep.summary()
+    _assert_only_escaped(rep)
+    nb1 = _html_outputs(tmp_path / "out" / "notebooks" / "01_data_quality.ipynb")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in nb1  # the narrative names the cohort
+
+
+def test_full_report_on_injected_15_pupil_cohort(injected_cohort, tmp_path):
+    rep = build_report(injected_cohort, tmp_path / "out", progress=False,
+                       parameters={"n_boot": 20, "n_sim": 4})
+    _assert_only_escaped(rep)
+    page = rep.html_path.read_text(encoding="utf-8")
+    assert "Traceback" not in page and str(tmp_path) not in page
+
+
+def _leaky_notebook(folder: Path) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# 98 — Leaky"),
+                nbformat.v4.new_code_cell("cohort_folder = ''", metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell(
+                    "import pandas as pd\n"
+                    "pd.DataFrame({'groep': ['a', 'b'], 'n': [3, 40]})")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    path = folder / "98_leaky.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_leaky_table_fails_closed(tmp_path, monkeypatch, capsys):
+    """A count of 3 on the page: exit 3, the finding printed and written, a banner."""
+    from thuiszit_eval import report as report_mod
+    from thuiszit_eval.cli import EXIT_NOT_PUBLISHABLE, main
+
+    leaky = _leaky_notebook(tmp_path)
+    monkeypatch.setattr(report_mod, "notebook_paths", lambda: [leaky])
+    out = tmp_path / "out"
+    code = main(["report", str(demo_cohort_path()), "--out", str(out), "--quiet"])
+    assert code == EXIT_NOT_PUBLISHABLE == 3
+    printed = capsys.readouterr().out
+    finding = "report.html: table 2, column 'n': 1 counts below 10"
+    assert "NOT PUBLISHABLE" in printed and finding in printed
+    assert finding in (out / "privacy_findings.txt").read_text(encoding="utf-8").splitlines()
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "Niet publiceerbaar" in page and "Privacycontrole geslaagd" not in page
+    # the section rendered the count: the banner is what stops it being published
+    assert "<td>3</td>" in page
+
+
+def test_privacy_check_passes_a_clean_report_and_says_so(tmp_path):
+    from thuiszit_eval.report import FINDINGS_FILE, privacy_check
+
+    cohort = Cohort.load(demo_cohort_path())
+    out = tmp_path / "out"
+    (out / "notebooks").mkdir(parents=True)
+    (out / "report.html").write_text(
+        "<html><body><table><tr><th>Groep</th><th>Episodes</th><th>Terug</th></tr>"
+        "<tr><td>a</td><td>191</td><td>21,5% (16,0–27,0)</td></tr></table></body></html>",
+        encoding="utf-8")
+    (out / FINDINGS_FILE).write_text("stale\n", encoding="utf-8")
+    assert privacy_check(out, cohort, "en", 10) == []
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "Privacy check passed" in page and not (out / FINDINGS_FILE).exists()
+    # a share that gives 4 pupils back is a finding, on the page and in the file
+    (out / "report.html").write_text(page.replace("21,5% (16,0–27,0)", "2,1% (0,1–4,0)"),
+                                     encoding="utf-8")
+    found = privacy_check(out, cohort, "en", 10)
+    assert found == ["report.html: table 1, column 'Terug', row 1: the share 2,1% of 191 "
+                     "gives back 4"]
+    assert "Not publishable" in (out / "report.html").read_text(encoding="utf-8")
+    assert (out / FINDINGS_FILE).read_text(encoding="utf-8").strip() == found[0]
+
+
+def test_demo_report_is_publishable(demo_report):
+    assert demo_report.publishable, demo_report.findings
+    page = demo_report.html_path.read_text(encoding="utf-8")
+    assert "Privacycontrole geslaagd" in page

@@ -13,8 +13,10 @@ intervention of the episode, fixed at the origin): they suffer from immortal tim
 confounding by indication and are descriptive only.
 
 Counts below ``min_cell`` (numbers at risk, events, censorings, group sizes) are replaced
-by ``"<min_cell"`` via :func:`thuiszit_eval.describe.suppress_small`; Kaplan–Meier curve
-rows with fewer than ``min_cell`` pupils at risk are left out, as in the figures.
+by ``"<min_cell"`` via :func:`thuiszit_eval.describe.suppress_small`; the Kaplan–Meier
+curve, the shares at fixed times and the cumulative incidences are published only where no
+count below ``min_cell`` can be derived from them
+(:func:`thuiszit_eval.disclosure.publishable_analysis`).
 
 Example
 -------
@@ -35,6 +37,7 @@ import pandas as pd
 
 from .cohort import Cohort
 from .describe import suppress_small
+from .disclosure import publishable_analysis
 from .estimability import NotEstimable, quiet, require_events
 from .outcomes import OutcomeDefinition, survival_table
 from .plots import cif_plot, forest_plot, km_plot, km_vs_aj_plot
@@ -58,10 +61,12 @@ FIGURES = ("km_plot", "cif_plot", "km_vs_aj_plot", "forest_plot")
 
 _README_COLUMNS = {
     "km_by_group": (
-        "Kaplan–Meier curve per group (competing endings censored), one row per time with "
-        "at least min_cell pupils at risk.",
-        "group, time (days), n_risk (at risk just before time), n_event (returns at time), "
-        "n_censor (censored or competing ending at time), surv (share not yet returned), "
+        "Kaplan–Meier curve per group (competing endings censored), at coarser times so "
+        "that no count below min_cell can be derived from it (one row per interval ending "
+        "at time; the curve stops where fewer than min_cell pupils remain at risk).",
+        "group, time (days, end of the interval), n_risk (at risk at the start of the "
+        "interval), n_event (returns in the interval), n_censor (censored or competing "
+        "ending in the interval), surv (share not yet returned at time), "
         "std_err_log, std_err, lower, upper (95% CI of surv, log transform)",
     ),
     "medians": (
@@ -70,7 +75,8 @@ _README_COLUMNS = {
         "group, n (episodes), n_events (returns), prob (0.25/0.5/0.75), quantile, lower, upper",
     ),
     "returned_at": (
-        "Share returned (1 − Kaplan–Meier) at 28, 91, 182 and 365 days per group.",
+        "Share returned (1 − Kaplan–Meier) at 28, 91, 182 and 365 days per group, at the "
+        "times where the coarsened curve (km_by_group) has an interval ending.",
         "group, time (days), n_risk (still at risk at time), n_event / n_censor (since the "
         "previous time), surv, std_err, lower, upper (of surv), returned (= 1 − surv), "
         "returned_lower, returned_upper (95% CI)",
@@ -176,8 +182,10 @@ def _readme(definition: OutcomeDefinition, group: str, reference: str, min_cell:
         "starts (immortal time) and pupils are not assigned at random (confounding). They "
         "describe, they do not estimate effects.",
         "",
-        f"Small cells: counts below {min_cell} are shown as `<{min_cell}`; curve rows with "
-        f"fewer than {min_cell} pupils at risk are left out.",
+        f"Small cells: counts below {min_cell} are shown as `<{min_cell}`; the curve is "
+        f"shown at coarser times, so that no count below {min_cell} can be computed from "
+        "it, and stops where fewer pupils remain at risk; where a group's returns would "
+        "give back a small number without a return, they are left empty.",
         "",
         "## Tables (CSV)",
         "",
@@ -276,6 +284,8 @@ def analyse_cohort(
         "cox": cox_table,
         "fine_gray": fg_table,
     }
+    # coarsen what a reader could recompute counts from, then suppress the small counts
+    tables = publishable_analysis(tables, km.table, data, group, min_cell, TIMES)
     tables = {k: _suppress(v, min_cell) for k, v in tables.items()}
     for name, df in tables.items():
         df.to_csv(out / f"{name}.csv", index=False, float_format="%.6g")

@@ -5,6 +5,12 @@ allowed), 1 when rows were rejected or a required table is empty (the report say
 why), 2 when the cohort cannot be read at all (a one-line message naming the file and what to
 do). Messages never echo a number that passes the 11-proef and cut long values.
 
+``report`` and ``demo`` exit 0 when every section ran and the report passed the privacy
+scan, 1 when a section failed, 2 when the cohort cannot be read, and 3 when the privacy scan
+found something (an id, a count below the minimum cell size, a count that a share or a total
+gives back): the report is then **not publishable**, the findings are printed and written
+to ``privacy_findings.txt`` beside it, and the page carries a banner saying so.
+
 Example
 -------
 ::
@@ -30,6 +36,8 @@ from pathlib import Path
 from . import __version__
 
 EXIT_OK, EXIT_REJECTED, EXIT_ERROR = 0, 1, 2
+#: ``report``/``demo``: the privacy scan found something; the report must not be published
+EXIT_NOT_PUBLISHABLE = 3
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -141,6 +149,11 @@ def _report(args: argparse.Namespace) -> int:
                        seed=args.seed, progress=not args.quiet, covariates=args.covariates,
                        verbose=args.verbose, parameters=_parameters(args.param))
     print(rep.summary())
+    if rep.findings:
+        print(f"\nNOT PUBLISHABLE — the privacy scan found {len(rep.findings)} problem(s) "
+              f"(also in {Path(args.out) / 'privacy_findings.txt'}):")
+        print("\n".join(f"  - {f}" for f in rep.findings))
+        return EXIT_NOT_PUBLISHABLE
     return EXIT_REJECTED if rep.failed else EXIT_OK
 
 

@@ -357,7 +357,10 @@ def missing_note(report: pd.DataFrame | None, lang: str = "nl", min_cell: int = 
     def n(x: int) -> str:
         return number(x, lang) if x >= min_cell else t("fewer_than", lang, n=min_cell)
 
-    parts = [f"{r.covariate}: {n(int(r.n_missing))}" for r in report.itertuples()
-             if r.covariate != "any"]
+    from .disclosure import escape_markdown
+
+    # a covariate name is the cohort's own text: escaped, as Markdown passes HTML through
+    parts = [f"{escape_markdown(r.covariate)}: {n(int(r.n_missing))}"
+             for r in report.itertuples() if r.covariate != "any"]
     return Markdown("*" + t("missing_left_out", lang, n=n(total), which="; ".join(parts))
                     + "*")

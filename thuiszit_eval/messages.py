@@ -31,6 +31,24 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Made with thuiszit-eval {version}; all tables are aggregated and counts "
         "below {min_cell} are suppressed.",
     },
+    # ---- privacy scan of the report (thuiszit_eval.report.privacy_check) --------------
+    "privacy.not_publishable": {
+        "nl": "Niet publiceerbaar: de privacycontrole van dit rapport vond {n} "
+        "bevinding(en), zoals aantallen onder de minimale celgrootte of aantallen die uit "
+        "een percentage terug te rekenen zijn. Ze staan in privacy_findings.txt naast dit "
+        "rapport. Deel of publiceer dit rapport niet voordat ze zijn opgelost.",
+        "en": "Not publishable: the privacy check of this report found {n} finding(s), such "
+        "as counts below the minimum cell size or counts that can be worked back from a "
+        "share. They are listed in privacy_findings.txt beside this report. Do not share "
+        "or publish this report until they are resolved.",
+    },
+    "privacy.passed": {
+        "nl": "Privacycontrole geslaagd: het rapport bevat geen leerling- of "
+        "episodenummers, geen aantallen onder {min_cell} en geen aantallen die uit "
+        "percentages of totalen terug te rekenen zijn.",
+        "en": "Privacy check passed: the report holds no pupil or episode ids, no counts "
+        "below {min_cell} and no counts that can be worked back from shares or totals.",
+    },
     "key_figures": {"nl": "Kerncijfers", "en": "Key figures"},
     "key_figures_note": {
         "nl": "Terugkeer = elke terugkeer naar school, gemeten vanaf de start van de "

@@ -45,6 +45,35 @@ def sections(notebook: str, lang: str = "nl") -> dict[str, str]:
     return {parts[i]: parts[i + 1].strip() for i in range(1, len(parts), 2)}
 
 
+class MarkdownText(str):
+    """Markdown the package built itself, already safe: :meth:`Narrator.text` formats it
+    into a section as it is, where it escapes any other text."""
+
+
+def markdown(text: str) -> MarkdownText:
+    """Mark ``text`` as Markdown the package built (its cohort-given parts escaped with
+    :func:`thuiszit_eval.disclosure.escape_markdown`), e.g. ``*label* (p = 0,01)``.
+
+    >>> say = Narrator("04_regression", "en")
+    >>> "*a*" in say.text("truth_missed", missed=markdown("*a*"))
+    True
+    """
+    return MarkdownText(text)
+
+
+def _inert(value: object) -> object:
+    """A value to format into Markdown: text escaped, numbers and dates as they are."""
+    from .disclosure import escape_markdown
+
+    if isinstance(value, MarkdownText):
+        return value
+    if hasattr(value, "_repr_markdown_") and hasattr(value, "data"):  # IPython Markdown
+        return MarkdownText(value.data or "")
+    if isinstance(value, str | list | tuple | set | dict):
+        return escape_markdown(value if isinstance(value, str) else str(value))
+    return value
+
+
 class Narrator:
     """Shows a notebook's narrative sections as Markdown in the chosen language.
 
@@ -58,9 +87,20 @@ class Narrator:
         sections(notebook, lang)  # fail early: unknown language or missing file
         quiet_tables(lang)
 
-    def text(self, section: str, **numbers: object) -> str:
+    def text(self, section: str, **numbers: object) -> MarkdownText:
+        """The section's Markdown with ``numbers`` formatted in. Text values are escaped
+        (:func:`thuiszit_eval.disclosure.escape_markdown`): a cohort's name, a region or a
+        field name is shown as written, never run as HTML or read as Markdown. Numbers and
+        dates keep their format specs; :class:`MarkdownText` (Markdown the package built,
+        e.g. another section's text) goes in as it is.
+
+        >>> Narrator("00_start_here", "en").text("intro").startswith("# 00")
+        True
+        """
         body = sections(self.notebook, self.lang)[section]
-        return body.format(**numbers) if numbers else body
+        if not numbers:
+            return MarkdownText(body)
+        return MarkdownText(body.format(**{k: _inert(v) for k, v in numbers.items()}))
 
     def __call__(self, section: str, **numbers: object):
         from IPython.display import Markdown
@@ -109,19 +149,48 @@ def percent(p: float, lang: str = "nl", digits: int = 0) -> str:
     return formatting.percent(p, lang, digits)
 
 
+def share(k: float, n: float, lang: str = "nl", digits: int = 0, min_cell: int = 10) -> str:
+    """The share ``k`` of ``n`` as a percentage, or the suppression text where it would
+    give a count back: the numerator and its complement must both be at least
+    ``min_cell`` (:func:`thuiszit_eval.disclosure.share_is_safe`).
+
+    >>> share(40, 191, "en"), share(4, 191, "en"), share(187, 191, "en")
+    ('21%', 'suppressed (too few pupils)', 'suppressed (too few pupils)')
+    """
+    from .disclosure import share_is_safe
+    from .messages import t
+
+    if not share_is_safe(k, n, min_cell):
+        return t("suppressed", lang)
+    return percent(k / n, lang, digits)
+
+
 def share_with_interval(p: float, lower: float, upper: float, lang: str = "nl",
-                        digits: int = 0) -> str:
+                        digits: int = 0, *, k: float | None = None, n: float | None = None,
+                        min_cell: int = 10) -> str:
     """"46% (40%–52%)"; the interval is left out where it is not finite or has no width
     (no event yet, or every pupil returned), so no nan or "0% (0%–0%)" reaches a table.
+
+    With the group size ``n`` (and the count ``k`` behind the share; else ``p·n``) the
+    share is shown only where ``k`` and ``n − k`` are both at least ``min_cell``, else
+    the suppression text: a share beside its denominator gives the count back.
 
     >>> share_with_interval(0.5, 0.3, 0.7, "en"), share_with_interval(1.0, float("nan"), 1, "en")
     ('50% (30%–70%)', '100%')
     >>> share_with_interval(float("nan"), 0, 1, "en")
     ''
+    >>> share_with_interval(0.021, 0.001, 0.04, "en", n=191)
+    'suppressed (too few pupils)'
     """
     vals = pd.to_numeric(pd.Series([p, lower, upper]), errors="coerce").to_numpy(float)
     if not np.isfinite(vals[0]):
         return ""
+    if n is not None:
+        from .disclosure import share_is_safe
+        from .messages import t
+
+        if not share_is_safe(vals[0] * float(n) if k is None else k, n, min_cell):
+            return t("suppressed", lang)
     shown = percent(vals[0], lang, digits)
     if not np.isfinite(vals[1:]).all():
         return shown

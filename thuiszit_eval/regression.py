@@ -69,8 +69,9 @@ from . import covariates as cov
 from . import messages
 from .covariates import STANDARD_TERMS
 from .describe import code_labels, suppress_small
+from .disclosure import escape_markdown
 from .estimability import NotEstimable, quiet, require_events
-from .narrative import number
+from .narrative import markdown, number
 from .outcomes import OutcomeDefinition, counting_process, survival_table
 from .schema import labels as codelist_labels
 from .survival import aalen_johansen, cox_ph, fine_gray, kaplan_meier
@@ -963,7 +964,8 @@ def truth_reading(models: pd.DataFrame, truth: Mapping[str, float], lang: str = 
                "n_ever_cover": sum(covers(x, "ever received") for x in terms),
                "top": label[top], "top_true": number(truth[top], lang, 2),
                "top_tv": ci(top, "time-varying"), "top_ever": ci(top, "ever received")}
-    missed = ", ".join(f"*{label[x]}*" for x in terms if not covers(x, "time-varying"))
+    missed = markdown(", ".join(f"*{escape_markdown(label[x])}*" for x in terms
+                                if not covers(x, "time-varying")))
     return numbers, missed
 
 
@@ -976,4 +978,5 @@ def ph_terms_text(rows: pd.DataFrame, lang: str = "en") -> str:
     >>> ph_terms_text(rows, "nl")
     '*girl* (p = 0,012), *age* (p = 0,040)'
     """
-    return ", ".join(f"*{r.label}* (p = {number(r.p, lang, 3)})" for r in rows.itertuples())
+    return markdown(", ".join(f"*{escape_markdown(r.label)}* (p = {number(r.p, lang, 3)})"
+                              for r in rows.itertuples()))

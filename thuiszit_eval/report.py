@@ -7,8 +7,10 @@ figures, then a section per notebook with its figures inline. Executed notebooks
 beside it. A notebook that fails is named with its cell and cause, its section is marked
 as failed, and the rest of the report still renders.
 
-:func:`scan_report` is the privacy check every published report must pass: no pupil or
-episode id in any output, and no count below the minimum cell size in a count column.
+:func:`privacy_check` runs after the page is written and fails closed: it removes local
+paths from the executed notebooks and scans the page, every CSV and the notebooks
+(:mod:`thuiszit_eval.disclosure`); any finding marks the report "not publishable" (a banner
+on the page, ``privacy_findings.txt``, :attr:`Report.publishable` false).
 
 Example
 -------
@@ -27,13 +29,13 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from io import StringIO
 from pathlib import Path
 
 import pandas as pd
 
 from . import __version__
 from . import formatting as fmt
+from .disclosure import COUNT_HEADER, scan_report  # noqa: F401  (callers import them here)
 from .estimability import finite, quiet
 from .messages import t
 
@@ -85,6 +87,13 @@ class Report:
     html_path: Path
     sections: list[Section] = field(default_factory=list)
     key_figures: pd.DataFrame | None = None
+    #: what the privacy scan found in the written report (empty: it may be published)
+    findings: list[str] = field(default_factory=list)
+
+    @property
+    def publishable(self) -> bool:
+        """Whether the report passed the privacy scan (:mod:`thuiszit_eval.disclosure`)."""
+        return not self.findings
 
     @property
     def failed(self) -> list[Section]:
@@ -638,43 +647,63 @@ def build_report(
     page = _page(cohort, sections, figures, css, lang, min_cell)
     path = out / "report.html"
     path.write_text(page, encoding="utf-8")
-    return Report(path, sections, figures)
+    findings = privacy_check(out, cohort, lang, min_cell)
+    return Report(path, sections, figures, findings)
 
 
 # --------------------------------------------------------------------------- privacy scan
 
-#: Column headers that hold counts of pupils or episodes in a rendered table.
-COUNT_HEADER = re.compile(
-    r"^(n|n_.*|.*_n|count|counts|aantal.*|n risk|at risk|episodes|pupils|leerlingen|"
-    r"rows.*|rijen.*|events?|n_events?|n_risk|n_at_risk)$",
-    flags=re.I,
-)
+#: The file beside report.html that lists what the privacy scan found.
+FINDINGS_FILE = "privacy_findings.txt"
 
 
-def scan_report(html_text: str, ids: list[str] | set[str], min_cell: int = 10) -> list[str]:
-    """Privacy findings in a rendered report: ids that appear, and counts below
-    ``min_cell`` (1 to min_cell − 1) in count columns of its tables. Empty = safe."""
-    findings = []
-    present = set(re.findall(r"[A-Za-z0-9_-]{4,64}", html_text))
-    leaked = sorted(set(ids) & present)
-    if leaked:
-        findings.append(f"{len(leaked)} pupil/episode ids appear in the report")
-    for i, table in enumerate(_tables(html_text)):
-        for col in table.columns:
-            name = " ".join(map(str, col)) if isinstance(col, tuple) else str(col)
-            if not COUNT_HEADER.match(name.strip()):
-                continue
-            vals = pd.to_numeric(table[col].astype(str).str.replace(r"[.\s]", "", regex=True),
-                                 errors="coerce")
-            small = vals[(vals >= 1) & (vals < min_cell)]
-            if len(small):
-                findings.append(f"table {i + 1}, column {name!r}: {len(small)} counts "
-                                f"below {min_cell}")
+def cohort_ids(cohort) -> set[str]:
+    """Every pupil, episode, school and intervention id of the cohort: none may appear in
+    anything the report writes."""
+    ids: set[str] = set()
+    for table, cols in (("pupils", ("pupil_id", "school_id")), ("episodes", ("episode_id",)),
+                        ("interventions", ("intervention_id",))):
+        df = getattr(cohort, table, None)
+        for c in cols if df is not None else ():
+            if c in df:
+                ids |= {str(v) for v in df[c].dropna()}
+    return ids
+
+
+def privacy_check(out: str | Path, cohort, lang: str = "nl", min_cell: int = 10) -> list[str]:
+    """The report's privacy gate, run on what :func:`build_report` wrote to ``out``.
+
+    Local paths are removed from the executed notebooks (papermill records the cohort
+    folder); then the page, every CSV and the notebooks are scanned
+    (:func:`thuiszit_eval.disclosure.scan_outputs`). Findings are written to
+    ``out/privacy_findings.txt`` and a "not publishable" banner in the report's language is
+    put at the top of the page; a clean report gets one line saying it passed the scan.
+    Returns the findings (empty: publishable).
+    """
+    from .disclosure import scan_outputs, scrub_notebook
+
+    out = Path(out)
+    # the cohort, the output, this checkout and the Python environment (in tracebacks)
+    paths = [str(Path(cohort.folder).resolve()) if getattr(cohort, "folder", None) else "",
+             str(out.resolve()), str(Path.home()), str(notebook_dir().parent), sys.prefix,
+             sys.base_prefix]
+    paths = [p for p in paths if len(p) > 1]  # never "/" itself
+    for nb in sorted((out / "notebooks").glob("*.ipynb")):
+        scrub_notebook(nb, paths)
+    findings = scan_outputs(out, cohort_ids(cohort), min_cell, local_paths=paths)
+    report = out / FINDINGS_FILE
+    if findings:
+        report.write_text("\n".join(findings) + "\n", encoding="utf-8")
+        note = (f'<div class="privacy not-publishable" role="alert" style="background:#fde2e2;'
+                f'border:2px solid #c00;padding:1em;font-weight:bold">'
+                f'{html.escape(t("privacy.not_publishable", lang, n=len(findings)))}</div>')
+    else:
+        report.unlink(missing_ok=True)
+        note = (f'<p class="privacy passed">'
+                f'{html.escape(t("privacy.passed", lang, min_cell=min_cell))}</p>')
+    page_path = out / "report.html"
+    if page_path.exists():
+        page = page_path.read_text(encoding="utf-8")
+        page = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + "\n" + note, page, count=1)
+        page_path.write_text(page, encoding="utf-8")
     return findings
-
-
-def _tables(html_text: str) -> list[pd.DataFrame]:
-    try:
-        return pd.read_html(StringIO(html_text), flavor="lxml")
-    except (ValueError, ImportError):
-        return []
