@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -206,6 +206,25 @@ def _find_resources(folder: Path, dp: dict[str, Any]) -> dict[str, dict[str, Any
     return found
 
 
+class _ReadWhenValidated(Mapping[str, RawTable]):
+    """Table files read only when the validator asks for them, and not kept: each file's
+    text lives only while its table is validated, so the peak memory of a load is that of
+    the largest table, not of all of them at once."""
+
+    def __init__(self, files: dict[str, tuple[Path, dict[str, Any]]]) -> None:
+        self.files = files
+
+    def __getitem__(self, name: str) -> RawTable:
+        path, resource = self.files[name]
+        return read_table(path, resource)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.files)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+
 @dataclass
 class Cohort:
     """A loaded cohort: accepted rows per table, study metadata and the validation report.
@@ -254,7 +273,7 @@ class Cohort:
         wanted = _wanted_tables(tables)
         dp = read_datapackage(folder)
         resources = _find_resources(folder, dp)
-        raw: dict[str, RawTable] = {}
+        files: dict[str, tuple[Path, dict[str, Any]]] = {}
         absent: list[tuple[str, str]] = []
         for name, res in resources.items():
             if name not in wanted:  # not a cohort table, or one not asked for: left unread
@@ -268,10 +287,10 @@ class Cohort:
                     )
                 absent.append((name, shorten(res.get("path"))))
                 continue
-            raw[name] = read_table(path, {**res, "name": name})
+            files[name] = (path, {**res, "name": name})
         extra = {r["name"]: r.get("extra_fields", []) for r in resources.values()}
         meta = {"cohort_name": str(dp.get("name", folder.name)), **dp["thuiszit"]}
-        cohort = cls.from_raw(raw, meta, extra, folder)
+        cohort = cls.from_raw(_ReadWhenValidated(files), meta, extra, folder)
         cohort.not_loaded = tuple(t for t in S.TABLES if t not in wanted)
         if absent:  # declared but not there: the analysis goes on without it, but says so
             missing = pd.DataFrame([dict(
@@ -288,7 +307,7 @@ class Cohort:
     @classmethod
     def from_raw(
         cls,
-        raw: dict[str, RawTable],
+        raw: Mapping[str, RawTable],
         metadata: dict[str, Any],
         extra_fields: dict[str, list[dict[str, Any]]] | None = None,
         folder: Path | None = None,
