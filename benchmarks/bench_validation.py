@@ -1,6 +1,7 @@
 """Time and peak memory of loading + validating simulated cohorts of growing size.
 
-Run: ``python benchmarks/bench_validation.py [--sizes 10000 100000]``. Prints a table:
+Run: ``python benchmarks/bench_validation.py [--sizes 10000 100000]`` (or ``--folder DIR ...``
+to time cohort folders already written, e.g. by ``thuiszit-eval simulate``). Prints a table:
 pupils, episodes, all rows read, seconds for the whole cohort, seconds for the pupils and
 episodes tables alone, and peak memory (MB, maximum resident set size of a fresh process
 per measurement; tracemalloc would slow pandas down several-fold and distort the timing).
@@ -28,7 +29,7 @@ def _measure(folder: Path) -> None:
     seconds = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"seconds": seconds, "peak_mb": peak, "ok": cohort.report.ok,
-                      "episodes": len(cohort.episodes),
+                      "episodes": len(cohort.episodes), "pupils": len(cohort.pupils),
                       "rows": int(cohort.report.counts.rows_read.sum())}))
 
 
@@ -41,6 +42,8 @@ def _run(folder: Path) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sizes", type=int, nargs="+", default=[2_000, 10_000, 100_000])
+    ap.add_argument("--folder", type=Path, nargs="+",
+                    help="time these cohort folders instead of simulating --sizes")
     ap.add_argument("--measure", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.measure:
@@ -48,17 +51,18 @@ def main() -> None:
     from thuiszit_eval.simulate import write_simulated_cohort
 
     rows = []
-    for n in args.sizes:
+    for n in args.folder or args.sizes:
         tmp = Path(tempfile.mkdtemp())
         try:
-            full = write_simulated_cohort(tmp / "full", n_pupils=n, seed=11, progress=False)
+            full = n if isinstance(n, Path) else write_simulated_cohort(
+                tmp / "full", n_pupils=n, seed=11, progress=False)
             core = tmp / "core"
             core.mkdir()
             for name in ("datapackage.json", "pupils.csv", "episodes.csv"):
                 shutil.copy(full / name, core / name)
             f, c = _run(full), _run(core)
             assert f["ok"] and c["ok"]
-            rows.append((n, f["episodes"], f["rows"], f["seconds"], f["peak_mb"],
+            rows.append((f["pupils"], f["episodes"], f["rows"], f["seconds"], f["peak_mb"],
                          c["seconds"], c["peak_mb"]))
         finally:
             shutil.rmtree(tmp)

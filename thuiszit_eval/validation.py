@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -447,7 +448,9 @@ def _type_and_check(
         if _arrow_checkable(f, text):
             checkable[f.name] = text.mask(text == "")
     if n:
-        fp = S.check_fields(typed.assign(**checkable), schema)
+        with warnings.catch_warnings():  # pandera's own deprecation notices: not the reader's
+            warnings.simplefilter("ignore", FutureWarning)
+            fp = S.check_fields(typed.assign(**checkable), schema)
         # An unparseable cell is already reported as such; not again as 'required'.
         seen = {(i, c) for p in col.parts for i, c in zip(p["_idx"], p["column"], strict=True)}
         again = [(i, c) in seen for i, c in zip(fp["_idx"], fp["column"], strict=True)]
