@@ -3,8 +3,9 @@
 Run: ``python benchmarks/bench_analyse.py [--episodes 10000 100000 1000000]``. Each cohort is
 simulated once (about 0.85 pupils per episode) into ``--cache`` and reused; each measurement
 runs in a fresh process: loading (only the tables ``analyse`` uses) plus the whole analysis,
-peak memory = that process's maximum resident set size. Prints one table with the total and
-one column per step (seconds):
+peak memory = that process's maximum resident set size, CPU = its user + system seconds
+(less disturbed by other jobs on a shared machine than the wall clock). Prints one table
+with the total and one column per step (seconds):
 
 - ``load``: :meth:`Cohort.load` of pupils, episodes and interventions (read + validate);
 - ``survival_table`` .. ``figures``: the steps of :func:`analyse_cohort` (its ``timings``).
@@ -47,9 +48,11 @@ def _measure(folder: Path, all_tables: bool, models: bool) -> None:
     with tempfile.TemporaryDirectory() as out:
         analyse.analyse_cohort(cohort, out, timings=steps)
     seconds = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "peak_mb": peak, "episodes": len(cohort.episodes),
-                      "pupils": len(cohort.pupils), "steps": steps}))
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    peak, cpu = use.ru_maxrss / 1024, use.ru_utime + use.ru_stime
+    print(json.dumps({"seconds": seconds, "peak_mb": peak, "cpu": cpu,
+                      "episodes": len(cohort.episodes), "pupils": len(cohort.pupils),
+                      "steps": steps}))
 
 
 def _run(folder: Path, all_tables: bool, models: bool) -> dict:
@@ -86,13 +89,14 @@ def main() -> None:
     if args.measure:
         return _measure(Path(args.measure), args.all_tables, not args.no_models)
     folders = args.folder or [cohort_folder(args.cache, n) for n in args.episodes]
-    head = ("episodes", "pupils", "seconds", "peak_MB", *STEPS)
+    head = ("episodes", "pupils", "seconds", "cpu_s", "peak_MB", *STEPS)
     print(" | ".join(head))
     print(" | ".join("---" for _ in head))
     for folder in folders:
         r = _run(folder, args.all_tables, not args.no_models)
         steps = [f"{r['steps'][s]:.2f}" if s in r["steps"] else "—" for s in STEPS]
-        print(f"{r['episodes']:,} | {r['pupils']:,} | {r['seconds']:.1f} | {r['peak_mb']:,.0f} | "
+        print(f"{r['episodes']:,} | {r['pupils']:,} | {r['seconds']:.1f} | {r['cpu']:.1f} | "
+              f"{r['peak_mb']:,.0f} | "
               + " | ".join(steps), flush=True)
 
 
