@@ -1,9 +1,12 @@
 """Time and peak memory of loading + validating simulated cohorts of growing size.
 
-Run: ``python benchmarks/bench_validation.py [--sizes 10000 100000]``. Prints a table:
+Run: ``python benchmarks/bench_validation.py [--sizes 10000 100000]`` (or ``--folder DIR ...``
+to time cohort folders already written, e.g. by ``thuiszit-eval simulate``). Prints a table:
 pupils, episodes, all rows read, seconds for the whole cohort, seconds for the pupils and
 episodes tables alone, and peak memory (MB, maximum resident set size of a fresh process
-per measurement; tracemalloc would slow pandas down several-fold and distort the timing).
+per measurement; tracemalloc would slow pandas down several-fold and distort the timing),
+and the CPU seconds (user + system) of the whole-cohort process, which other jobs on a
+shared machine disturb less than the wall-clock time.
 """
 
 from __future__ import annotations
@@ -26,9 +29,10 @@ def _measure(folder: Path) -> None:
     t0 = time.perf_counter()
     cohort = Cohort.load(folder)
     seconds = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "peak_mb": peak, "ok": cohort.report.ok,
-                      "episodes": len(cohort.episodes),
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    peak, cpu = use.ru_maxrss / 1024, use.ru_utime + use.ru_stime
+    print(json.dumps({"seconds": seconds, "peak_mb": peak, "cpu": cpu, "ok": cohort.report.ok,
+                      "episodes": len(cohort.episodes), "pupils": len(cohort.pupils),
                       "rows": int(cohort.report.counts.rows_read.sum())}))
 
 
@@ -41,6 +45,8 @@ def _run(folder: Path) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sizes", type=int, nargs="+", default=[2_000, 10_000, 100_000])
+    ap.add_argument("--folder", type=Path, nargs="+",
+                    help="time these cohort folders instead of simulating --sizes")
     ap.add_argument("--measure", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.measure:
@@ -48,26 +54,28 @@ def main() -> None:
     from thuiszit_eval.simulate import write_simulated_cohort
 
     rows = []
-    for n in args.sizes:
+    for n in args.folder or args.sizes:
         tmp = Path(tempfile.mkdtemp())
         try:
-            full = write_simulated_cohort(tmp / "full", n_pupils=n, seed=11, progress=False)
+            full = n if isinstance(n, Path) else write_simulated_cohort(
+                tmp / "full", n_pupils=n, seed=11, progress=False)
             core = tmp / "core"
             core.mkdir()
             for name in ("datapackage.json", "pupils.csv", "episodes.csv"):
                 shutil.copy(full / name, core / name)
             f, c = _run(full), _run(core)
             assert f["ok"] and c["ok"]
-            rows.append((n, f["episodes"], f["rows"], f["seconds"], f["peak_mb"],
-                         c["seconds"], c["peak_mb"]))
+            rows.append((f["pupils"], f["episodes"], f["rows"], f["seconds"], f["peak_mb"],
+                         c["seconds"], c["peak_mb"], f["cpu"]))
         finally:
             shutil.rmtree(tmp)
     head = ("pupils", "episodes", "rows_read", "s_cohort", "peak_MB", "s_pupils+episodes",
-            "peak_MB_core")
+            "peak_MB_core", "cpu_s_cohort")
     print(" | ".join(head))
     print(" | ".join("---" for _ in head))
     for r in rows:
-        print(f"{r[0]:,} | {r[1]:,} | {r[2]:,} | {r[3]:.1f} | {r[4]:.0f} | {r[5]:.1f} | {r[6]:.0f}")
+        print(f"{r[0]:,} | {r[1]:,} | {r[2]:,} | {r[3]:.1f} | {r[4]:.0f} | {r[5]:.1f} | {r[6]:.0f} "
+              f"| {r[7]:.1f}")
 
 
 if __name__ == "__main__":

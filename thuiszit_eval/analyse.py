@@ -28,7 +28,9 @@ Example
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -39,7 +41,7 @@ from .cohort import Cohort
 from .describe import suppress_small
 from .disclosure import publishable_analysis
 from .estimability import NotEstimable, quiet, require_events
-from .outcomes import OutcomeDefinition, survival_table
+from .outcomes import OutcomeDefinition, SurvivalTable, survival_table
 from .plots import cif_plot, forest_plot, km_plot, km_vs_aj_plot
 from .survival import (
     aalen_johansen,
@@ -207,6 +209,54 @@ def _readme(definition: OutcomeDefinition, group: str, reference: str, min_cell:
     return "\n".join(lines)
 
 
+def needed_tables(definition: OutcomeDefinition | None = None,
+                  group: str | None = "intervention") -> tuple[str, ...]:
+    """The cohort tables :func:`analyse_cohort` reads for this outcome and grouping.
+
+    Pupils and episodes always; interventions for the ``intervention`` grouping or an origin
+    at a referral or intervention start; attendance for an attendance-measured event
+    (partial, full or sustained return); the school calendar on the school-day time scale.
+    Pass the result to :meth:`Cohort.load` (``tables=``) so that the rest, millions of
+    attendance rows at national scale, is neither read nor validated.
+
+    >>> needed_tables()
+    ('pupils', 'episodes', 'interventions')
+    >>> needed_tables(OutcomeDefinition(event="full_return", time_scale="school_days"), None)
+    ('pupils', 'episodes', 'attendance', 'school_calendar')
+    """
+    d = definition or OutcomeDefinition()
+    out = ["pupils", "episodes"]
+    if group == "intervention" or d.origin in ("referral", "intervention_start"):
+        out.append("interventions")
+    if d.event != "any_return":
+        out.append("attendance")
+    if d.time_scale == "school_days":
+        out.append("school_calendar")
+    return tuple(out)
+
+
+@contextmanager
+def _step(timings: dict[str, float] | None, name: str) -> Iterator[None]:
+    """Add the seconds spent in the block to ``timings[name]`` (when timings are kept)."""
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        if timings is not None:
+            timings[name] = timings.get(name, 0.0) + time.perf_counter() - t0
+
+
+def _write(tables: dict[str, pd.DataFrame], out: Path, min_cell: int) -> dict[str, pd.DataFrame]:
+    """Hide small counts and write each table as ``out/<name>.csv``; return what was written.
+
+    The one place where survival tables reach the disk: whatever must not leave the
+    analysis environment is removed here."""
+    tables = {k: _suppress(v, min_cell) for k, v in tables.items()}
+    for name, df in tables.items():
+        df.to_csv(out / f"{name}.csv", index=False, float_format="%.6g")
+    return tables
+
+
 def analyse_cohort(
     cohort: Cohort,
     out_dir: str | Path,
@@ -214,85 +264,100 @@ def analyse_cohort(
     group: str = "intervention",
     min_cell: int = 10,
     lang: str | None = None,
+    survival: SurvivalTable | None = None,
+    timings: dict[str, float] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Write the time-to-return tables, figures and README.md to ``out_dir``.
 
     Returns the written (suppressed) tables by name (see ``TABLES``). ``lang`` (``nl`` or
     ``en``) sets the language of the figures' text where the figure functions take one
-    (``None``: their default).
+    (``None``: their default). ``survival``: the :func:`~thuiszit_eval.outcomes.survival_table`
+    of ``cohort`` for ``definition`` and ``group`` when the caller has already built it (it
+    is then not built again). ``timings``: a dict that receives the seconds spent per step
+    (``survival_table``, ``km_aj_logrank``, ``descriptive_tables``, ``cox``, ``fine_gray``,
+    ``write_tables``, ``figures``), for benchmarks.
+
+    The Kaplan–Meier and Aalen–Johansen fits per group and the Cox model are each fitted
+    once and shared by the tables and the figures; the figures of all episodes together
+    need the two pooled fits only.
     """
     definition = definition or OutcomeDefinition()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    st = survival_table(cohort, definition, group=group)
-    data = st.data.sort_values("episode_id", kind="stable").reset_index(drop=True)
-    data[group] = data[group].astype(str)
-    reference = reference_group(data, group)
+    with _step(timings, "survival_table"):
+        st = survival if survival is not None else survival_table(cohort, definition,
+                                                                  group=group)
+        data = st.data.sort_values("episode_id", kind="stable").reset_index(drop=True)
+        data[group] = data[group].astype(str)
+        reference = reference_group(data, group)
     labels = definition.labels
 
     # a prevalent cohort (observation_start in the metadata): episodes already running on
     # that date enter the risk set then (left truncation) in every estimator
     entry = "entry" if "entry" in data else None
-    km = kaplan_meier(data, "duration", "event", group=group, entry=entry)
-    aj = aalen_johansen(data, "duration", "event", group=group, entry=entry)
-    lr = logrank_test(data, "duration", "event", group=group, entry=entry)
+    with _step(timings, "km_aj_logrank"):
+        km = kaplan_meier(data, "duration", "event", group=group, entry=entry)
+        aj = aalen_johansen(data, "duration", "event", group=group, entry=entry)
+        lr = logrank_test(data, "duration", "event", group=group, entry=entry)
+        aj_all = aalen_johansen(data, "duration", "event", entry=entry)
+        km_all = kaplan_meier(data, "duration", "event", entry=entry)
 
-    curve = km.table[km.table["n_risk"] >= min_cell].reset_index(drop=True)
-    counts = pd.DataFrame({"group": km.groups, "n": km.n.to_numpy(),
-                           "n_events": km.n_events.to_numpy()})
-    medians = counts.merge(km.quantiles(), on="group", how="right")
-    rm = []
-    for tau in RMST_TAUS:
-        r = km.rmst(tau)
-        diffs = {g: km.rmst_difference(tau, (g, reference)).iloc[0] for g in km.groups}
-        r["reference"] = reference
-        for src, dst in (("difference", "difference"), ("std_err", "difference_se"),
-                         ("lower", "difference_lower"), ("upper", "difference_upper"),
-                         ("p", "difference_p")):
-            r[dst] = [np.nan if g == reference else diffs[g][src] for g in r["group"]]
-        rm.append(r)
-    logrank = lr.table.assign(chisq=lr.chisq, df=lr.df, p=lr.p)
-    ci = []
-    for s in (c for c in aj.causes if c > 0):
-        a = aj.at_times(TIMES, s)
-        a.insert(3, "cause", labels.get(s, str(s)))
-        ci.append(a)
+    with _step(timings, "descriptive_tables"):
+        curve = km.table[km.table["n_risk"] >= min_cell].reset_index(drop=True)
+        counts = pd.DataFrame({"group": km.groups, "n": km.n.to_numpy(),
+                               "n_events": km.n_events.to_numpy()})
+        medians = counts.merge(km.quantiles(), on="group", how="right")
+        rm = []
+        for tau in RMST_TAUS:
+            r = km.rmst(tau)
+            diffs = {g: km.rmst_difference(tau, (g, reference)).iloc[0] for g in km.groups}
+            r["reference"] = reference
+            for src, dst in (("difference", "difference"), ("std_err", "difference_se"),
+                             ("lower", "difference_lower"), ("upper", "difference_upper"),
+                             ("p", "difference_p")):
+                r[dst] = [np.nan if g == reference else diffs[g][src] for g in r["group"]]
+            rm.append(r)
+        logrank = lr.table.assign(chisq=lr.chisq, df=lr.df, p=lr.p)
+        ci = []
+        for s in (c for c in aj.causes if c > 0):
+            a = aj.at_times(TIMES, s)
+            a.insert(3, "cause", labels.get(s, str(s)))
+            ci.append(a)
+        x, terms = _design(data, group, reference)
+        model = pd.concat([data[["duration", "event", CLUSTER, *([entry] if entry else [])]],
+                           x], axis=1)
 
-    x, terms = _design(data, group, reference)
-    model = pd.concat([data[["duration", "event", CLUSTER, *([entry] if entry else [])]], x],
-                      axis=1)
     not_estimable: dict[str, str] = {}
     cox_table = fg_table = pd.DataFrame(columns=_COX_COLUMNS)
     try:
         # below the minimum the models are not fitted and README.md says why
         require_events(int((data["event"] == 1).sum()), len(terms), "cox")
         with quiet():
-            cox_table = cox_ph(model, "duration", "event", terms, cluster=CLUSTER,
-                               entry=entry).table
-            fg_table = fine_gray(model, "duration", "event", terms, entry=entry).table
+            with _step(timings, "cox"):
+                cox_table = cox_ph(model, "duration", "event", terms, cluster=CLUSTER,
+                                   entry=entry).table
+            with _step(timings, "fine_gray"):
+                fg_table = fine_gray(model, "duration", "event", terms, entry=entry).table
     except NotEstimable as exc:
         fg_exc = NotEstimable(exc.key, **{**exc.params, "what": "fine_gray"})
         not_estimable = {"cox": exc.text("en"), "fine_gray": fg_exc.text("en")}
 
-    tables = {
-        "km_by_group": curve,
-        "medians": medians,
-        "returned_at": km.at_times(TIMES),
-        "rmst": pd.concat(rm, ignore_index=True),
-        "logrank": logrank,
-        "cumulative_incidence": pd.concat(ci, ignore_index=True),
-        "cox": cox_table,
-        "fine_gray": fg_table,
-    }
-    # coarsen what a reader could recompute counts from, then suppress the small counts
-    tables = publishable_analysis(tables, km.table, data, group, min_cell, TIMES)
-    tables = {k: _suppress(v, min_cell) for k, v in tables.items()}
-    for name, df in tables.items():
-        df.to_csv(out / f"{name}.csv", index=False, float_format="%.6g")
+    with _step(timings, "write_tables"):
+        tables = {
+            "km_by_group": curve,
+            "medians": medians,
+            "returned_at": km.at_times(TIMES),
+            "rmst": pd.concat(rm, ignore_index=True),
+            "logrank": logrank,
+            "cumulative_incidence": pd.concat(ci, ignore_index=True),
+            "cox": cox_table,
+            "fine_gray": fg_table,
+        }
+        # coarsen what a reader could recompute counts from, then suppress the small counts
+        tables = _write(publishable_analysis(tables, km.table, data, group, min_cell, TIMES),
+                        out, min_cell)
 
-    aj_all = aalen_johansen(data, "duration", "event", entry=entry)
-    km_all = kaplan_meier(data, "duration", "event", entry=entry)
-    with quiet():
+    with _step(timings, "figures"), quiet():
         figs = {
             "km_plot": km_plot(km, min_at_risk=min_cell, **lang_kw(km_plot, lang)),
             "cif_plot": cif_plot(aj_all, labels=labels, min_at_risk=min_cell,
@@ -300,6 +365,7 @@ def analyse_cohort(
             "km_vs_aj_plot": km_vs_aj_plot(km_all, aj_all, **lang_kw(km_vs_aj_plot, lang)),
         }
         if not not_estimable:
+            # the hazard ratios of the Cox model fitted above: the figure does not refit
             figs["forest_plot"] = forest_plot(cox_table, **lang_kw(forest_plot, lang))
         for name, fig in figs.items():
             fig.savefig(out / f"{name}.png", dpi=120, metadata={"Software": None})

@@ -133,10 +133,11 @@ def _dictionary(args: argparse.Namespace) -> int:
 
 
 def _analyse(args: argparse.Namespace) -> int:
-    from .analyse import analyse_cohort
+    from .analyse import analyse_cohort, needed_tables
     from .cohort import Cohort
 
-    cohort = Cohort.load(args.cohort)
+    # only the tables the analysis uses: attendance alone is millions of rows nationally
+    cohort = Cohort.load(args.cohort, tables=needed_tables())
     tables = analyse_cohort(cohort, args.out, min_cell=args.min_cell)
     print(f"{len(tables)} tables, figures and README.md written to {args.out}")
     return EXIT_OK

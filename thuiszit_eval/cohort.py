@@ -2,10 +2,11 @@
 
 A cohort is a folder with a ``datapackage.json`` (Frictionless Data Package) naming its
 tables and carrying study metadata under the ``thuiszit`` key (cohort name, region, follow-up
-end, whether ids are pseudonymised), plus one file per table. Loading reads every file,
-validates it against ``data_schema/`` and keeps the accepted rows; the report lists every
-rejected row. Bad rows never raise; an unreadable folder raises :class:`CohortError` with a
-message that says what to do.
+end, whether ids are pseudonymised), plus one file per table. Loading reads every file (or
+only the tables asked for: ``Cohort.load(folder, tables=["interventions"])``), validates it
+against ``data_schema/`` and keeps the accepted rows; the report lists every rejected row.
+Bad rows never raise; an unreadable folder raises :class:`CohortError` with a message that
+says what to do.
 
 Example
 -------
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -177,6 +179,20 @@ def resource_path(folder: Path, path: str, table: str) -> Path:
     return _inside(folder, folder / path, f"the path {shown!r} of table {table}")
 
 
+def _wanted_tables(tables: Iterable[str] | None) -> tuple[str, ...]:
+    """The tables to read, in schema order: all when ``None``, always pupils and episodes."""
+    if tables is None:
+        return S.TABLES
+    if isinstance(tables, str):  # "attendance" would otherwise be read letter by letter
+        tables = [tables]
+    asked = set(tables)
+    unknown = sorted(asked - set(S.TABLES))
+    if unknown:
+        raise ValueError(f"tables: unknown table(s) {', '.join(map(repr, unknown))}; choose "
+                         f"from {', '.join(S.TABLES)}")
+    return tuple(t for t in S.TABLES if t in asked or t in S.REQUIRED_TABLES)
+
+
 def _find_resources(folder: Path, dp: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Resources by table name: as listed in the datapackage, else found by file name."""
     found = {r["name"]: r for r in dp.get("resources", []) if "name" in r}
@@ -190,12 +206,32 @@ def _find_resources(folder: Path, dp: dict[str, Any]) -> dict[str, dict[str, Any
     return found
 
 
+class _ReadWhenValidated(Mapping[str, RawTable]):
+    """Table files read only when the validator asks for them, and not kept: each file's
+    text lives only while its table is validated, so the peak memory of a load is that of
+    the largest table, not of all of them at once."""
+
+    def __init__(self, files: dict[str, tuple[Path, dict[str, Any]]]) -> None:
+        self.files = files
+
+    def __getitem__(self, name: str) -> RawTable:
+        path, resource = self.files[name]
+        return read_table(path, resource)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.files)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+
 @dataclass
 class Cohort:
     """A loaded cohort: accepted rows per table, study metadata and the validation report.
 
     Attributes: ``pupils``, ``episodes`` (always present), ``interventions``, ``attendance``,
-    ``process_events``, ``school_calendar`` (``None`` when the cohort has no such table);
+    ``process_events``, ``school_calendar`` (``None`` when the cohort has no such table, or
+    when :meth:`load` was not asked for it: see ``not_loaded``);
     ``metadata`` (the datapackage's ``thuiszit`` section), ``report``, ``folder``.
     Dates are ``datetime64``; ``pupils`` carries one boolean ``need_<code>`` column per
     support need and the extra covariate columns the datapackage declares.
@@ -212,17 +248,35 @@ class Cohort:
     folder: Path | None = None
     #: the covariate columns the datapackage declares per table (``extra_fields``)
     extra_fields: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: tables left unread because :meth:`load` was asked for others (``tables=``); such a
+    #: table is ``None`` whether or not the folder has it
+    not_loaded: tuple[str, ...] = ()
 
     @classmethod
-    def load(cls, folder: str | Path) -> Cohort:
-        """Read and validate a cohort folder (CSV, Parquet, Excel or SPSS files)."""
+    def load(cls, folder: str | Path, tables: Iterable[str] | None = None) -> Cohort:
+        """Read and validate a cohort folder (CSV, Parquet, Excel or SPSS files).
+
+        ``tables`` names the tables to read (``None``: all six). ``pupils`` and ``episodes``
+        are always read, since every other table is checked against them. A table not
+        asked for is neither read nor validated, even when its file is broken; it is
+        ``None`` on the cohort and listed in :attr:`not_loaded`. An analysis that needs only
+        a few tables thus does not pay for millions of attendance rows.
+
+        Example
+        -------
+        >>> from thuiszit_eval.schema import schema_dir
+        >>> c = Cohort.load(schema_dir() / "example", tables=["interventions"])
+        >>> c.attendance is None, c.not_loaded
+        (True, ('attendance', 'process_events', 'school_calendar'))
+        """
         folder = Path(folder)
+        wanted = _wanted_tables(tables)
         dp = read_datapackage(folder)
         resources = _find_resources(folder, dp)
-        raw: dict[str, RawTable] = {}
+        files: dict[str, tuple[Path, dict[str, Any]]] = {}
         absent: list[tuple[str, str]] = []
         for name, res in resources.items():
-            if name not in S.TABLES:
+            if name not in wanted:  # not a cohort table, or one not asked for: left unread
                 continue
             path = resource_path(folder, res.get("path", f"{name}.csv"), name)
             if not path.exists():
@@ -233,10 +287,11 @@ class Cohort:
                     )
                 absent.append((name, shorten(res.get("path"))))
                 continue
-            raw[name] = read_table(path, {**res, "name": name})
+            files[name] = (path, {**res, "name": name})
         extra = {r["name"]: r.get("extra_fields", []) for r in resources.values()}
         meta = {"cohort_name": str(dp.get("name", folder.name)), **dp["thuiszit"]}
-        cohort = cls.from_raw(raw, meta, extra, folder)
+        cohort = cls.from_raw(_ReadWhenValidated(files), meta, extra, folder)
+        cohort.not_loaded = tuple(t for t in S.TABLES if t not in wanted)
         if absent:  # declared but not there: the analysis goes on without it, but says so
             missing = pd.DataFrame([dict(
                 table=name, file=file, row=pd.NA, column="", value="", rule="missing_file",
@@ -252,7 +307,7 @@ class Cohort:
     @classmethod
     def from_raw(
         cls,
-        raw: dict[str, RawTable],
+        raw: Mapping[str, RawTable],
         metadata: dict[str, Any],
         extra_fields: dict[str, list[dict[str, Any]]] | None = None,
         folder: Path | None = None,

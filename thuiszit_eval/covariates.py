@@ -143,13 +143,12 @@ def pupil_frame(data: Any) -> pd.DataFrame:
     (expanded from ``support_needs`` where the table has only that text), indexed by
     ``pupil_id``."""
     pu = _tables(data)["pupils"].drop_duplicates("pupil_id").set_index("pupil_id")
-    if "support_needs" in pu:
+    missing = [c for c in S.codes("support_need") if f"need_{c}" not in pu]
+    if "support_needs" in pu and missing:  # a loaded Cohort has them all already
         text = pu["support_needs"].astype(object).where(pu["support_needs"].notna(), "")
         parts = text.astype(str).str.split(S.MULTI_SEPARATOR)
-        for code in S.codes("support_need"):
-            col = f"need_{code}"
-            if col not in pu:
-                pu[col] = parts.map(lambda x, c=code: c in x).astype(bool)
+        for code in missing:
+            pu[f"need_{code}"] = parts.map(lambda x, c=code: c in x).astype(bool)
     return pu
 
 

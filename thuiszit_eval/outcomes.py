@@ -457,10 +457,14 @@ def survival_table(cohort: Cohort, definition: OutcomeDefinition | None = None,
     code = np.zeros(len(ep), dtype=int)
     for k, rs in d.causes.items():
         code[(ended & reason.isin(rs)).to_numpy()] = k
-    # next episode of the same pupil (for sustained returns and attendance windows)
-    order = cohort.episodes.sort_values(["pupil_id", "absence_start"], kind="stable")
-    nxt = order.groupby("pupil_id")["absence_start"].shift(-1)
-    next_start = ep["episode_id"].map(pd.Series(nxt.to_numpy(), index=order["episode_id"]))
+    # next episode of the same pupil (for sustained returns and attendance windows; any
+    # return needs neither, and sorting a million episodes by pupil costs seconds)
+    next_start = pd.Series(pd.NaT, index=ep.index, dtype="datetime64[ns]")
+    if d.event != "any_return":
+        order = cohort.episodes.sort_values(["pupil_id", "absence_start"], kind="stable")
+        nxt = order.groupby("pupil_id")["absence_start"].shift(-1)
+        next_start = ep["episode_id"].map(pd.Series(nxt.to_numpy(),
+                                                    index=order["episode_id"]))
     if d.event == "sustained_return":
         relapse = next_start.notna() & (
             next_start < stop + pd.Timedelta(days=7 * d.sustained_weeks))

@@ -309,7 +309,7 @@ def _multi_codes_ok(allowed: set[str]):
         def ok(v: Any) -> bool:
             return all(p.strip() in allowed for p in str(v).split(MULTI_SEPARATOR) if p.strip())
 
-        return s.map(ok)
+        return s.map(cache(ok))  # a few hundred distinct combinations, each once
 
     return check
 

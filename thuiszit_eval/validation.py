@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import datetime
 import re
+import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +38,14 @@ import pandas as pd
 
 from . import schema as S
 from .messages import t as msg
-from .reading import _NOT_TEXT, READER_PROBLEM_COLUMNS, CohortError, RawTable, shorten
+from .reading import (
+    _NOT_TEXT,
+    READER_PROBLEM_COLUMNS,
+    TEXT_DTYPE,
+    CohortError,
+    RawTable,
+    shorten,
+)
 
 
 def _rule_text(rule: str, lang: str = "en") -> str:
@@ -378,7 +387,7 @@ def _type_and_check(
     raw: RawTable, schema: S.TableSchema, col: _Collector
 ) -> tuple[pd.DataFrame, list[dict]]:
     """Normalise column names, refuse identifiers, parse types and check field rules."""
-    frame = raw.frame.copy()
+    frame = raw.frame.copy(deep=False)  # new column names, same (read-only) data
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     n = len(frame)
     table_level: list[dict] = []
@@ -390,13 +399,18 @@ def _type_and_check(
     from .privacy import bsn_mask, find_direct_identifiers
 
     candidates = _identifier_candidates(frame, schema)
-    found = find_direct_identifiers(frame[candidates])
-    for c in [c for c in candidates if c not in {f["column"] for f in found}]:
-        # A single id that passes the 11-proef among ordinary ones: too few for the column
-        # to count as a BSN column, but that row may carry a citizen service number.
-        col.rule(bsn_mask(frame[c]), "direct_identifier", c, None,
-                 f"{shorten(c)} holds a number that passes the 11-proef for a BSN",
-                 "use the pseudonymised id; run thuiszit-eval pseudonymise on the raw export")
+    # The identifier checks convert text to pandas' "string" type: Arrow-backed here, so
+    # that stripping and matching run in C rather than once per cell in Python.
+    with pd.option_context("mode.string_storage", "pyarrow"):
+        found = find_direct_identifiers(frame[candidates])
+        for c in [c for c in candidates if c not in {f["column"] for f in found}]:
+            # A single id that passes the 11-proef among ordinary ones: too few for the
+            # column to count as a BSN column, but that row may carry a citizen service
+            # number.
+            col.rule(bsn_mask(frame[c]), "direct_identifier", c, None,
+                     f"{shorten(c)} holds a number that passes the 11-proef for a BSN",
+                     "use the pseudonymised id; run thuiszit-eval pseudonymise on the raw "
+                     "export")
     for finding in found:
         # Refuse the whole table: one problem per row so that every rejected row is listed,
         # without echoing the identifying value itself.
@@ -415,6 +429,7 @@ def _type_and_check(
                 "declare it under extra_fields in datapackage.json to carry it as a covariate",
             ))
     typed = pd.DataFrame(index=frame.index)
+    checkable: dict[str, pd.Series] = {}  # text columns the field checks read as Arrow text
     for f in schema.fields:
         if f.name not in frame.columns:
             if f.required:
@@ -426,17 +441,58 @@ def _type_and_check(
             empty = pd.Series([""] * n, index=frame.index, dtype="string[pyarrow]")
             typed[f.name] = S.parse_field(empty, f)[0]
             continue
-        text = S.as_text(frame[f.name])
-        val, bad = S.parse_field(text, f)
+        text = _as_text(frame[f.name])
+        val, bad = _parse_field(text, f)
         col.add(S.type_problems(text, bad, f))
         typed[f.name] = val
+        if _arrow_checkable(f, text):
+            checkable[f.name] = text.mask(text == "")
     if n:
-        fp = S.check_fields(typed, schema)
+        with warnings.catch_warnings():  # pandera's own deprecation notices: not the reader's
+            warnings.simplefilter("ignore", FutureWarning)
+            fp = S.check_fields(typed.assign(**checkable), schema)
         # An unparseable cell is already reported as such; not again as 'required'.
         seen = {(i, c) for p in col.parts for i, c in zip(p["_idx"], p["column"], strict=True)}
         again = [(i, c) in seen for i, c in zip(fp["_idx"], fp["column"], strict=True)]
         col.add(fp[~np.asarray(again, dtype=bool)] if len(fp) else fp)
     return typed, table_level
+
+
+def _as_text(s: pd.Series) -> pd.Series:
+    """A column as stripped text, missing as ``""``: CSV columns (Arrow text already) only
+    stripped, in C; other columns (Excel, SPSS, Parquet) via :func:`schema.as_text`."""
+    if s.dtype == TEXT_DTYPE:
+        return s.fillna("").str.strip()
+    return S.as_text(s)
+
+
+#: Below this many rows a column is parsed value by value: distinct values save nothing.
+_DISTINCT_FROM = 10_000
+
+
+def _parse_field(text: pd.Series, spec: S.FieldSpec) -> tuple[pd.Series, pd.Series]:
+    """:func:`schema.parse_field`, run on the distinct values only and spread back over
+    the rows. Weekly attendance repeats a few hundred dates, eleven daypart counts and
+    each pupil id on every row: parsing 2 million cells becomes parsing thousands, and a
+    text column keeps one Python string per distinct value instead of one per row."""
+    if len(text) < _DISTINCT_FROM:
+        return S.parse_field(text, spec)
+    codes, distinct = pd.factorize(text)  # text has no missing values: every code >= 0
+    if len(distinct) > len(text) // 2:  # mostly distinct (ids): nothing to save
+        return S.parse_field(text, spec)
+    val, bad = S.parse_field(pd.Series(distinct, dtype=text.dtype), spec)
+    return (pd.Series(val.array.take(codes), index=text.index, name=text.name),
+            pd.Series(bad.to_numpy(dtype=bool)[codes], index=text.index, name=text.name))
+
+
+def _arrow_checkable(spec: S.FieldSpec, text: pd.Series) -> bool:
+    """Whether the field checks (pattern, codes) may read this text column as Arrow text:
+    its regex engine (RE2) runs the schema's plain patterns many times faster than Python's
+    per-cell ``re``. Not for extra fields, whose patterns are Python regular expressions,
+    nor for the multi-code ``support_needs`` check, which works value by value."""
+    return (spec.type == "string" and not spec.extra and spec.name != "support_needs"
+            and (spec.pattern is not None or spec.codelist is not None)
+            and text.dtype == TEXT_DTYPE)
 
 
 def _reader_problems(raw: RawTable, n: int, col: _Collector) -> None:
@@ -466,9 +522,11 @@ def _invalid_text(frame: pd.DataFrame, raw: RawTable, col: _Collector) -> None:
     enc = raw.encoding or "its encoding"
     for c in frame.columns:
         s = frame[c]
-        if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) == "string":
+        if s.dtype == TEXT_DTYPE or (
+            s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) == "string"
+        ):
             # all text (CSV, Parquet): Arrow's regex engine, fast on millions of cells
-            txt = s.astype("string[pyarrow]").fillna("")
+            txt = s.astype(TEXT_DTYPE).fillna("")
             hit = txt.str.contains(_NOT_TEXT_RE2, regex=True).to_numpy(dtype=bool)
         elif s.dtype == object:  # mixed Excel/SPSS cells: few rows, per value
             txt = s.map(lambda v: v if isinstance(v, str) else "")
@@ -499,20 +557,26 @@ def _duplicates(typed: pd.DataFrame, schema: S.TableSchema, col: _Collector) -> 
     key = list(schema.primary_key)
     if not key:
         return
-    present = typed[key].notna().all(axis=1)
-    dup = typed[key].duplicated(keep="first") & present
-    first_row = (
-        typed[key].reset_index(drop=True).assign(_r=np.arange(len(typed)) + 2)
-        .groupby(key, sort=False)["_r"].transform("first")
-    )
+    # The key columns as one integer per row (-1: a part missing), so that 2 million
+    # (pupil_id, week_start) pairs are compared as numbers, not as tuples of objects.
+    codes = np.zeros(len(typed), dtype=np.int64)
+    present = np.ones(len(typed), dtype=bool)
+    for c in key:
+        k, uniques = pd.factorize(typed[c])
+        present &= k >= 0
+        codes = codes * (len(uniques) + 1) + k + 1
+        if len(key) > 1:  # renumber densely so the product cannot overflow
+            codes = pd.factorize(codes)[0].astype(np.int64)
+    dup = pd.Series(codes).duplicated(keep="first").to_numpy() & present
     if dup.any():
         col.rule(dup, "duplicate_id", ", ".join(key), typed[key[0]],
                  f"duplicate {', '.join(key)}", "")
         # Name the row that was kept in the hint, so the analyst can compare the two.
+        first_row = pd.Series(np.arange(len(typed)) + 2).groupby(codes, sort=False) \
+            .transform("first").to_numpy()
         last = col.parts[-1]
-        last["hint"] = "the first row with this key is kept: row " + first_row.iloc[
-            last["_idx"].to_numpy()
-        ].astype(str).to_numpy()
+        kept = pd.Series(first_row[last["_idx"].to_numpy()]).astype(str).to_numpy()
+        last["hint"] = "the first row with this key is kept: row " + kept
 
 
 def _fk(
@@ -525,7 +589,7 @@ def _fk(
 
 
 def validate_tables(
-    raw_tables: dict[str, RawTable],
+    raw_tables: Mapping[str, RawTable],
     metadata: dict[str, Any],
     extra_fields: dict[str, list[dict[str, Any]]] | None = None,
 ) -> tuple[dict[str, pd.DataFrame | None], ValidationReport]:
@@ -585,7 +649,9 @@ def validate_tables(
         probs = col.frame()
         problems.append(probs)
         warned = probs.loc[probs["severity"] == "warn", "row"].dropna().unique()
-        ok = typed.loc[~rejected].copy()
+        # all rows accepted (the usual case): the typed table itself, not a copy of it
+        ok = typed.loc[~rejected].copy() if rejected.any() else typed
+        del typed
         accepted[name] = _finish(name, ok)
         source_rows[name] = np.flatnonzero(~rejected) + 2
         counts.append(dict(
@@ -636,16 +702,19 @@ def _safe_text(p: pd.DataFrame) -> pd.DataFrame:
 
 def _finish(name: str, df: pd.DataFrame) -> pd.DataFrame:
     """Final shape of an accepted table: defaults applied, multi-codes expanded."""
-    df = df.reset_index(drop=True)
+    if not df.index.equals(pd.RangeIndex(len(df))):
+        df = df.reset_index(drop=True)
     if name == "episodes" and len(df):
         df.loc[df["end_date"].notna() & df["end_reason"].isna(), "end_reason"] = "unknown"
     if name == "pupils":
-        needs = df["support_needs"].fillna("") if "support_needs" in df else pd.Series(dtype=str)
-        parts = needs.str.split(S.MULTI_SEPARATOR, regex=False).explode().str.strip()
+        needs = (df["support_needs"] if "support_needs" in df
+                 else pd.Series(None, index=df.index, dtype=object))
+        # a few hundred distinct combinations of needs: split those, not every pupil's
+        which, distinct = pd.factorize(needs.fillna(""))
+        parts = [{p.strip() for p in str(v).split(S.MULTI_SEPARATOR)} for v in distinct]
         for code in S.codes("support_need"):
-            df[f"need_{code}"] = (parts == code).groupby(level=0).any().reindex(
-                df.index, fill_value=False
-            ).astype(bool)
+            has = np.array([code in p for p in parts], dtype=bool)
+            df[f"need_{code}"] = has[which] if len(df) else np.zeros(0, dtype=bool)
     return df
 
 
