@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from ._common import check_columns, entry_array, survival_arrays
-from ._coxcore import _rev_sum_at, newton
-from .cox import CoxResult, fit_cox_arrays, term_table
+from ._coxcore import CoxCore, _group_sum, newton
+from .cox import CoxResult, _cluster_sum, term_table
 
 FG_VARIANCES = ("cluster", "robust", "model")
 
@@ -223,115 +224,136 @@ class _FGTerms:
     rr_pieces: np.ndarray | None = None  # Σ over all pieces of (w·r)(w·r)ᵀ
 
 
-def _fg_terms(t, st, x, beta, cuts, *, event_code: int, ties: str, resid: bool = False
-              ) -> _FGTerms:
+class _FGCore:
     """Weighted Cox pieces of the expanded Fine–Gray data, without expanding.
 
     An episode with a competing event at T_i is in the risk set at an event time t > T_i
     with weight G(c_J)/G(c_j0) (J, j0: the censoring intervals of t and T_i), which
     factorises, so every risk-set sum is a plain sum over episodes with T ≥ t plus
     cp2[J(t)] · (a cumulative sum over competing episodes with T < t). Identical to the
-    weighted coxph on ``finegray_expand``'s rows, in O(n log n) memory and time.
+    weighted coxph on ``finegray_expand``'s rows. The sorting and indexing are done once;
+    an evaluation at β is O(n·p²) time and O(n·p) memory, as :class:`~._coxcore.CoxCore`
+    (the information is a weighted Gram matrix, never p × p per time).
     """
-    _, ct2, cp2, _, j0 = cuts
-    n, p = x.shape
-    x = x - x.mean(axis=0)
-    eta = x @ beta
-    r = np.exp(eta)
-    comp = (st != 0) & (st != event_code)
-    dead = np.flatnonzero(st == event_code)
-    dead = dead[np.argsort(t[dead], kind="stable")]
-    ut, di, dcount = np.unique(t[dead], return_inverse=True, return_counts=True)
-    nd = len(ut)
-    jt = np.searchsorted(ct2, ut, side="left")  # censoring interval of each event time
-    fac = cp2[jt]
-    rx = r[:, None] * x
-    rxx = rx[:, :, None] * x[:, None, :]
-    order = np.argsort(t, kind="stable")
-    ts = t[order]
-    ci = np.flatnonzero(comp)
-    ci = ci[np.argsort(t[ci], kind="stable")]
-    tc = t[ci]
-    q = 1 / cp2[j0[ci]]
-    n_before = np.searchsorted(tc, ut, side="left")  # competing episodes with T < t
 
-    def risk(v: np.ndarray) -> np.ndarray:
-        at = _rev_sum_at(ts, v[order], ut)
-        cc = np.concatenate([np.zeros((1, *v.shape[1:])),
-                             np.cumsum(v[ci] * q.reshape(-1, *([1] * (v.ndim - 1))), axis=0)])
-        return at + fac.reshape(-1, *([1] * (v.ndim - 1))) * cc[n_before]
+    def __init__(self, t, st, x, cuts, *, event_code: int, ties: str) -> None:
+        _, ct2, cp2, _, j0 = cuts
+        n, p = x.shape
+        self.n, self.p, self.ct2, self.cp2, self.j0 = n, p, ct2, cp2, j0
+        self.x = x - x.mean(axis=0)
+        self.comp = (st != 0) & (st != event_code)
+        dead = np.flatnonzero(st == event_code)
+        self.dead = dead[np.argsort(t[dead], kind="stable")]
+        ut, first, dcount = np.unique(t[self.dead], return_index=True, return_counts=True)
+        self.ut, self.first, self.dcount = ut, first, dcount
+        g = len(ut)
+        self.di = np.repeat(np.arange(g), dcount)
+        jpos = np.arange(len(self.dead)) - np.repeat(first, dcount)
+        self.frac = jpos / dcount[self.di] if ties == "efron" else np.zeros(len(self.dead))
+        self.jt = np.searchsorted(ct2, ut, side="left")  # censoring interval of each time
+        self.fac = cp2[self.jt]
+        # death times <= T_i: weight 1 before, weight fac·q after (competing episodes)
+        self.k = np.searchsorted(ut, t, side="right")
+        self.q = np.where(self.comp, 1 / cp2[np.minimum(j0, len(cp2) - 1)], 0.0)
+        self.kmat = sparse.csr_matrix((np.ones(n), (self.k, np.arange(n))), shape=(g + 1, n))
+        self.deathmat = sparse.csr_matrix((np.ones(len(self.dead)), (self.di, self.dead)),
+                                          shape=(g, n))
+        self.x_dead_sum = self.x[self.dead].sum(axis=0)
 
-    s0, s1, s2 = risk(r), risk(rx), risk(rxx)
-    d_r = np.bincount(di, weights=r[dead], minlength=nd)
-    d_rx = np.zeros((nd, p))
-    np.add.at(d_rx, di, rx[dead])
-    d_rxx = np.zeros((nd, p, p))
-    np.add.at(d_rxx, di, rxx[dead])
-    first = np.concatenate([[0], np.cumsum(dcount)[:-1]])
-    j = np.arange(len(dead)) - np.repeat(first, dcount)
-    frac = j / dcount[di] if ties == "efron" else np.zeros(len(dead))
-    den = s0[di] - frac * d_r[di]
-    xbar = (s1[di] - frac[:, None] * d_rx[di]) / den[:, None]
-    vmat = ((s2[di] - frac[:, None, None] * d_rxx[di]) / den[:, None, None]
-            - xbar[:, :, None] * xbar[:, None, :])
-    loglik = float(eta[dead].sum() - np.log(den).sum())
-    score = x[dead].sum(axis=0) - xbar.sum(axis=0)
-    info = vmat.sum(axis=0)
-    out = _FGTerms(loglik, score, info)
-    if not resid:
+    def _sums(self, beta):
+        eta = self.x @ beta
+        r = np.exp(eta)
+        km, dm = self.kmat, self.deathmat
+
+        def by_k(vals):  # Σ vals·[r, r·x] by k (bucket b: rows with b death times <= T)
+            m = sparse.csr_matrix((vals[km.indices], km.indices, km.indptr), km.shape)
+            return np.column_stack([np.asarray(m.sum(axis=1)).ravel(), m @ self.x])
+
+        plain = by_k(r)
+        after = by_k(r * self.q)
+        # at t_j: rows with k > j (T ≥ t_j), plus fac_j · competing rows with k <= j
+        s = (np.cumsum(plain[::-1], axis=0)[::-1][1:]
+             + self.fac[:, None] * np.cumsum(after, axis=0)[:-1])
+        dm_r = sparse.csr_matrix((r[dm.indices], dm.indices, dm.indptr), dm.shape)
+        d1 = np.asarray(dm_r @ self.x)
+        d0 = np.asarray(dm_r.sum(axis=1)).ravel()
+        den = s[self.di, 0] - self.frac * d0[self.di]
+        return eta, r, s[:, 1:], d1, den
+
+    def terms(self, beta, *, resid: bool = False) -> _FGTerms:
+        beta = np.asarray(beta, dtype=float)
+        eta, r, s1, d1, den = self._sums(beta)
+        q1 = 1 / den
+        f = self.frac
+        a, b, al, be, ga = (_group_sum(v, self.first)
+                            for v in (q1, q1 * f, q1 * q1, q1 * q1 * f, q1 * q1 * f * f))
+        loglik = float(eta[self.dead].sum() - np.log(den).sum())
+        score = self.x_dead_sum - (s1.T @ a - d1.T @ b)
+        acum = np.concatenate([[0.0], np.cumsum(a)])
+        afc = np.concatenate([[0.0], np.cumsum(a * self.fac)])
+        c = r * (acum[self.k] + self.q * (afc[-1] - afc[self.k]))
+        c[self.dead] -= r[self.dead] * b[self.di]
+        z = self.x * np.sqrt(np.maximum(c, 0.0))[:, None]
+        sb = s1.T @ (be[:, None] * d1)
+        info = z.T @ z - s1.T @ (al[:, None] * s1) + sb + sb.T - d1.T @ (ga[:, None] * d1)
+        out = _FGTerms(loglik, score, info)
+        if resid:
+            self._resid(out, eta, r, s1, d1, den, a, b, al, be, ga)
         return out
-    haz = 1 / den
-    h = np.bincount(di, weights=haz, minlength=nd)
-    g = np.zeros((nd, p))
-    np.add.at(g, di, haz[:, None] * xbar)
-    h2 = np.bincount(di, weights=(1 - frac) * haz, minlength=nd)
-    g2 = np.zeros((nd, p))
-    np.add.at(g2, di, ((1 - frac) * haz)[:, None] * xbar)
-    xmean = np.zeros((nd, p))
-    np.add.at(xmean, di, xbar / dcount[di, None])
 
-    def cum(v):  # cumulative over event times, with a leading 0
-        return np.concatenate([np.zeros((1, *v.shape[1:])), np.cumsum(v, axis=0)])
+    def _resid(self, out, eta, r, s1, d1, den, a, b, al, be, ga) -> None:
+        x, dead, di, comp, p = self.x, self.dead, self.di, self.comp, self.p
+        ct2, cp2, j0, fac = self.ct2, self.cp2, self.j0, self.fac
+        h, g = a, al[:, None] * s1 - be[:, None] * d1
+        h2, g2 = a - b, (al - be)[:, None] * s1 - (be - ga)[:, None] * d1
+        inv = _group_sum(1 / den, self.first)
+        finv = _group_sum(self.frac / den, self.first)
+        xmean = (inv[:, None] * s1 - finv[:, None] * d1) / self.dcount[:, None]
 
-    ch, cg = cum(h), cum(g)
-    chw, cgw = cum(fac * h), cum(fac[:, None] * g)
-    k_t = np.searchsorted(ut, t, side="right")  # event times <= T_i
-    # weight-1 part: event times up to T_i (for competing episodes up to ct2[j0] is the
-    # same set of event times except those in (T_i, ct2[j0]], which also have weight 1)
-    k_end = np.where(comp, np.searchsorted(ut, ct2[np.minimum(j0, len(ct2) - 1)],
-                                            side="right"), k_t)
-    res0 = -r[:, None] * (x * ch[k_end][:, None] - cg[k_end])
-    pos = np.searchsorted(np.arange(n), dead)
-    res0[pos] += x[dead] - xmean[di] - r[dead, None] * (
-        x[dead] * (h2 - h)[di, None] - (g2 - g)[di])
-    # pieces after the first for competing episodes: weight cp2[J]/cp2[j0]
-    wq = 1 / cp2[j0]
-    tail = -(r * wq)[:, None] * (x * (chw[-1] - chw[k_end])[:, None] - (cgw[-1] - cgw[k_end]))
-    tail[~comp] = 0
-    out.resid_subject = res0 + tail
-    # per-piece sum of squares: pieces are the first piece plus one per interval j > j0
-    nj = len(ct2)
-    hj = np.bincount(jt, weights=h, minlength=nj)
-    gj = np.zeros((nj, p))
-    np.add.at(gj, jt, g)
-    a = cp2**2 * hj**2
-    b = (cp2**2 * hj)[:, None] * gj
-    c = cp2[:, None, None] ** 2 * gj[:, :, None] * gj[:, None, :]
+        def cum(v):  # cumulative over event times, with a leading 0
+            return np.concatenate([np.zeros((1, *v.shape[1:])), np.cumsum(v, axis=0)])
 
-    def suffix(v):  # Σ over intervals > j
-        cs = np.cumsum(v[::-1], axis=0)[::-1]
-        return np.concatenate([cs[1:], np.zeros((1, *v.shape[1:]))])
+        ch, cg = cum(h), cum(g)
+        chw, cgw = cum(fac * h), cum(fac[:, None] * g)
+        # weight-1 part: event times up to T_i (for competing episodes up to ct2[j0] is the
+        # same set of event times except those in (T_i, ct2[j0]], which also have weight 1)
+        k_end = np.where(comp, np.searchsorted(self.ut, ct2[np.minimum(j0, len(ct2) - 1)],
+                                                side="right"), self.k)
+        res0 = -r[:, None] * (x * ch[k_end][:, None] - cg[k_end])
+        res0[dead] += x[dead] - xmean[di] - r[dead, None] * (
+            x[dead] * (h2 - h)[di, None] - (g2 - g)[di])
+        # pieces after the first for competing episodes: weight cp2[J]/cp2[j0]
+        rq = r * self.q
+        tail = -rq[:, None] * (x * (chw[-1] - chw[k_end])[:, None] - (cgw[-1] - cgw[k_end]))
+        out.resid_subject = res0 + tail
+        # per-piece sum of squares: the first piece plus one piece per interval j > j0
+        nj = len(ct2)
+        hj = np.bincount(self.jt, weights=h, minlength=nj)
+        gj = np.column_stack([np.bincount(self.jt, weights=g[:, k], minlength=nj)
+                              for k in range(p)]) if p else np.zeros((nj, 0))
 
-    sa, sb, sc = suffix(a), suffix(b), suffix(c)
-    jc = j0[ci]
-    e2 = (r[ci] * wq[ci]) ** 2
-    xc = x[ci]
-    m = (np.einsum("i,i,ij,ik->jk", e2, sa[jc], xc, xc)
-         - np.einsum("i,ij,ik->jk", e2, xc, sb[jc])
-         - np.einsum("i,ij,ik->jk", e2, sb[jc], xc)
-         + np.einsum("i,ijk->jk", e2, sc[jc]))
-    out.rr_pieces = res0.T @ res0 + m
-    return out
+        def suffix(v):  # Σ over intervals > j
+            cs = np.cumsum(v[::-1], axis=0)[::-1]
+            return np.concatenate([cs[1:], np.zeros((1, *v.shape[1:]))])
+
+        sa = suffix(cp2**2 * hj**2)
+        sb = suffix((cp2**2 * hj)[:, None] * gj)
+        ci = np.flatnonzero(comp)
+        jc = j0[ci]
+        e2 = rq[ci] ** 2
+        xc = x[ci]
+        cross = xc.T @ (e2[:, None] * sb[jc])
+        # Σ_i e2_i Σ_{J > j0_i} cp2_J² g_J g_Jᵀ = Σ_J cp2_J² g_J g_Jᵀ · Σ_{i: j0_i < J} e2_i
+        ecum = np.concatenate([[0.0], np.cumsum(np.bincount(jc, weights=e2, minlength=nj))])
+        m = ((xc * (e2 * sa[jc])[:, None]).T @ xc - cross - cross.T
+             + gj.T @ ((cp2**2 * ecum[:nj])[:, None] * gj))
+        out.rr_pieces = res0.T @ res0 + m
+
+
+def _fg_terms(t, st, x, beta, cuts, *, event_code: int, ties: str, resid: bool = False
+              ) -> _FGTerms:
+    """:meth:`_FGCore.terms` once (a fit prepares the core once and evaluates it often)."""
+    return _FGCore(t, st, x, cuts, event_code=event_code, ties=ties).terms(beta, resid=resid)
 
 
 def _expanded_design(data, duration, event, covariates, event_code, entry, strata,
@@ -495,12 +517,17 @@ def fine_gray(
                              "(cmprsk::crr has neither)")
         design, fgrow = _expanded_design(**args)
         dz = design
-        beta, v, v_cl, ll = fit_cox_arrays(dz["start"], dz["stop"], dz["event"], dz["x"],
-                                           dz["weights"], dz["strata"], fgrow, robust=True,
-                                           ties=ties, terms=covariates, own_solver=True)
-        _, _, v_row, _ = fit_cox_arrays(dz["start"], dz["stop"], dz["event"], dz["x"],
-                                        dz["weights"], dz["strata"], None, robust=True,
-                                        ties=ties, terms=covariates, beta=beta)
+        # one prepared core: the fit, then one residual pass for both sandwiches
+        core = CoxCore(dz["start"], dz["stop"], dz["event"], dz["x"], dz["weights"],
+                       dz["strata"], ties=ties)
+        beta = newton(core.terms, len(covariates))
+        ft = core.terms(beta, resid=True)
+        v = np.linalg.inv(ft.information)
+        dfb = (dz["weights"][:, None] * ft.resid) @ v
+        v_row = dfb.T @ dfb
+        dcl = _cluster_sum(dfb, fgrow)
+        v_cl = dcl.T @ dcl
+        ll = ft.loglik
         se = {"model": np.sqrt(np.diag(v)), "robust": np.sqrt(np.diag(v_row)),
               "cluster": np.sqrt(np.diag(v_cl))}
         table = term_table(beta, se["model"], se[variance], covariates, conf_level)
@@ -518,9 +545,9 @@ def fine_gray(
     # own Newton solver on the un-expanded risk sets (see _fg_terms); lifelines'
     # CoxPHFitter(entry_col=, weights_col=) on the expanded rows does not reach R's
     # solution on the pbc data and would need the (possibly huge) expansion
-    beta = newton(lambda b: _fg_terms(t, st, x, b, cuts, event_code=event_code, ties=ties),
-                  x.shape[1])
-    ft = _fg_terms(t, st, x, beta, cuts, event_code=event_code, ties=ties, resid=True)
+    core = _FGCore(t, st, x, cuts, event_code=event_code, ties=ties)
+    beta = newton(core.terms, x.shape[1])
+    ft = core.terms(beta, resid=True)
     v = np.linalg.inv(ft.information)
     dfb = ft.resid_subject @ v
     v_cl = dfb.T @ dfb
