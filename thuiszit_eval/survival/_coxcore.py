@@ -74,11 +74,14 @@ class CoxCore:
         x = np.asarray(x, dtype=float)
         n, p = x.shape
         self.n, self.p = n, p
-        self.x = x - x.mean(axis=0)  # centring: same estimates, stabler sums (as R)
-        self.x1 = np.column_stack([np.ones(n), self.x])  # r·x1 gives S0 and S1 at once
+        # centring: same estimates, stabler sums (as R); C order: row-wise products and the
+        # sparse products below would otherwise copy a column-major frame's array each time
+        self.x = np.ascontiguousarray(x - x.mean(axis=0))
         self.w = weights
-        _, scode = np.unique(strata, return_inverse=True)
-        scode = scode.astype(np.int64)
+        if np.issubdtype(strata.dtype, np.integer) and (n == 0 or strata.min() >= 0):
+            scode = strata.astype(np.int64)  # already codes (cox_ph factorizes)
+        else:
+            scode = np.unique(strata, return_inverse=True)[1].astype(np.int64)
         dead = np.flatnonzero(event == 1)
         tdeath = np.unique(stop[dead])
         m = len(tdeath) + 1
@@ -94,6 +97,7 @@ class CoxCore:
             gkey, scode * m + np.searchsorted(tdeath, stop, side="right"), side="right")
         self.k_start = np.searchsorted(
             gkey, scode * m + np.searchsorted(tdeath, start, side="right"), side="right")
+        self.entry = bool(np.any(self.k_start > 0))  # delayed entry or (start, stop] rows
         live = np.flatnonzero(self.k_stop > self.k_start)
         # signed bucket matrix: bucket b holds rows leaving after b (+) or entering after b
         # (−); S(t_k) = Σ_{b > k} bucket b. Bucket 0 never counts and is left out.
@@ -111,7 +115,7 @@ class CoxCore:
         d_w = _group_sum(weights[dead], first)
         self.wt = (d_w / dcount)[di]  # each sub-step carries the mean death weight
         self.wx_dead = weights[dead] @ self.x[dead]
-        self._last: tuple | None = None
+        self._last: tuple | None = None  # (β bytes, sums, time weights, ll/score/info)
 
     # ---- pieces -------------------------------------------------------------------------
     def _sums(self, beta: np.ndarray):
@@ -150,7 +154,7 @@ class CoxCore:
         """Σ over sub-steps of wt·(S2/den − f·D2/den − x̄x̄ᵀ) with per-time a, b, α, β, γ."""
         acum = np.concatenate([[0.0], np.cumsum(a)])
         # each row's total of a over the death times it is at risk, less its own tied part
-        c = r * (acum[self.k_stop] - acum[self.k_start])
+        c = r * (acum[self.k_stop] - acum[self.k_start] if self.entry else acum[self.k_stop])
         c[self.dead] -= r[self.dead] * b[self.di]
         if np.all(c >= 0):  # always without a g(t) factor (f < 1): a symmetric product
             z = self.x * np.sqrt(c)[:, None]
@@ -168,14 +172,17 @@ class CoxCore:
         """
         beta = np.asarray(beta, dtype=float)
         key = beta.tobytes()
-        if self._last is None or self._last[0] != key:  # residuals reuse the last fit step
-            self._last = (key, self._sums(beta))
-        eta, r, s1, d1, den = self._last[1]
+        if self._last is None or self._last[0] != key:  # the variances reuse the last fit step
+            eta, r, s1, d1, den = sums = self._sums(beta)
+            dead = self.dead
+            loglik = float(self.w[dead] @ eta[dead] - self.wt @ np.log(den))
+            tw = self._time_weights(den)
+            a, b = tw[0], tw[1]
+            score = self.wx_dead - (s1.T @ a - d1.T @ b)
+            info = self._info(r, s1, d1, *tw)
+            self._last = (key, sums, tw, (loglik, score, info))
+        _, (eta, r, s1, d1, den), (a, b, al, be, ga), (loglik, score, info) = self._last
         dead = self.dead
-        loglik = float(self.w[dead] @ eta[dead] - self.wt @ np.log(den))
-        a, b, al, be, ga = self._time_weights(den)
-        score = self.wx_dead - (s1.T @ a - d1.T @ b)
-        info = self._info(r, s1, d1, a, b, al, be, ga)
         res = zu = zi = None
         if gtime is not None:
             gd = np.asarray(gtime, dtype=float)[dead]  # constant within a death time
@@ -209,8 +216,12 @@ class CoxCore:
         cg = np.vstack([np.zeros((1, self.p)), np.cumsum(gsum, axis=0)])
         ks, k0 = self.k_stop, self.k_start
         eh = np.exp(eta)
-        rr = cg[ks] - cg[k0]
-        rr -= self.x * (ch[ks] - ch[k0])[:, None]
+        rr = cg[ks]
+        if self.entry:
+            rr -= cg[k0]
+            rr -= self.x * (ch[ks] - ch[k0])[:, None]
+        else:
+            rr -= self.x * ch[ks][:, None]
         rr *= eh[:, None]
         # deaths: add the dN part and swap their risk part for the (1 − j/d) version
         xd = self.x[dead]
@@ -238,7 +249,7 @@ def newton(terms, p: int, beta0: np.ndarray | None = None, max_iter: int = 100
     """Newton–Raphson with step halving, as R's coxph (the log-likelihood is concave).
 
     ``terms(beta)`` returns an object with ``loglik``, ``score`` and ``information``.
-    Stops when the relative change of the log-likelihood is below 1e-12 and the last
+    Stops when the relative change of the log-likelihood is below 1e-12 and the next
     step is below 1e-10, tighter than coxph's default (eps = 1e-9).
     """
     beta = np.zeros(p) if beta0 is None else np.asarray(beta0, dtype=float)
@@ -247,8 +258,14 @@ def newton(terms, p: int, beta0: np.ndarray | None = None, max_iter: int = 100
     if not np.isfinite(t.loglik):
         beta = np.zeros(p)
         t = terms(beta)
+    change = np.inf
     for _ in range(max_iter):
         step = np.linalg.solve(t.information, t.score)
+        # converged: the last step changed the log-likelihood by < 1e-12 (relative) and the
+        # next Newton step is below 1e-10; β is then within ~1e-10 of the maximum, and not
+        # taking that step saves an evaluation (the caller's variances reuse this one)
+        if change <= 1e-12 * max(1.0, abs(t.loglik)) and np.max(np.abs(step), initial=0) < 1e-10:
+            break
         for _half in range(30):
             with np.errstate(all="ignore"):
                 new = terms(beta + step)
@@ -256,11 +273,8 @@ def newton(terms, p: int, beta0: np.ndarray | None = None, max_iter: int = 100
                 break
             step = step / 2
         beta = beta + step
-        done = (abs(new.loglik - t.loglik) <= 1e-12 * max(1.0, abs(t.loglik))
-                and np.max(np.abs(step)) < 1e-10)
+        change = abs(new.loglik - t.loglik)
         t = new
-        if done:
-            break
     return beta
 
 

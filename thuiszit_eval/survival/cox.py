@@ -546,10 +546,13 @@ def fit_cox_arrays(start, stop, ev, x, weights, strata, cluster, *, robust: bool
     v = np.linalg.inv(t.information)
     vr = None
     if robust or cluster is not None:
-        dfb = (weights[:, None] * t.resid) @ v  # R's dfbeta residuals, weighted
+        # R's dfbeta residuals are w·resid·V; summing within clusters first is the same
+        # sum with an n-row product fewer
+        u = t.resid if np.all(weights == 1) else weights[:, None] * t.resid
         if cluster is not None:
-            dfb = _cluster_sum(dfb, cluster)
-        vr = dfb.T @ dfb
+            u = _cluster_sum(u, cluster)
+        vr = v @ (u.T @ u) @ v
+        vr = (vr + vr.T) / 2  # exactly symmetric, as dfbᵀdfb
     return beta, v, vr, t.loglik
 
 

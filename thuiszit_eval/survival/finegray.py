@@ -240,7 +240,7 @@ class _FGCore:
         _, ct2, cp2, _, j0 = cuts
         n, p = x.shape
         self.n, self.p, self.ct2, self.cp2, self.j0 = n, p, ct2, cp2, j0
-        self.x = x - x.mean(axis=0)
+        self.x = np.ascontiguousarray(x - x.mean(axis=0))
         self.comp = (st != 0) & (st != event_code)
         dead = np.flatnonzero(st == event_code)
         self.dead = dead[np.argsort(t[dead], kind="stable")]
