@@ -28,8 +28,8 @@ import pandas as pd
 from scipy import sparse
 
 from ._common import check_columns, entry_array, survival_arrays
-from ._coxcore import CoxCore, _group_sum, newton
-from .cox import CoxResult, _cluster_sum, term_table
+from ._coxcore import _group_sum, newton
+from .cox import CoxResult, term_table
 
 FG_VARIANCES = ("cluster", "robust", "model")
 
@@ -70,15 +70,17 @@ def _km_rows(n_risk: np.ndarray, n_event: np.ndarray) -> np.ndarray:
         return np.cumprod(np.where(n_event > 0, 1 - n_event / n_risk, 1.0))
 
 
-def _expand_general(t, st, e, strat, event_code: int, has_entry: bool):
-    """R ``finegray()`` for (entry, exit] data and strata: the pieces of every row.
+def _cuts_general(t, st, e, strat, event_code: int, has_entry: bool):
+    """R ``finegray()``'s censoring cuts for (entry, exit] data and strata.
 
     Per stratum the censoring distribution G is the Kaplan–Meier of the censorings on the
     (entry, exit] risk sets; with delayed entry it is multiplied by the truncation
     distribution H (the reverse-time Kaplan–Meier of the entry times), as R does. Times are
     handled as positions in the sorted distinct times, with an event moved 0.2 before a
-    censoring at the same time. Returns row, start, stop, status, weight arrays in R's
-    order (strata sorted, rows in data order within a stratum).
+    censoring at the same time. Returns the entry times (``start``) and, per stratum with
+    events of interest (R drops the others), its rows ``keep``, cut times ``ct2``, weights
+    ``cp2`` (G on (ct2[j-1], ct2[j]]), the intervals ``kept`` that hold an event of
+    interest and each row's first cut at or after its exit, ``j0``.
     """
     if has_entry:
         start = e.astype(float)
@@ -90,7 +92,7 @@ def _expand_general(t, st, e, strat, event_code: int, has_entry: bool):
     nt2 = np.searchsorted(utime, t) + 1.0
     nt2 = nt2 - 0.2 * (st != 0)
     delay = has_entry and bool(np.any(start > t.min()))
-    pieces = []
+    out = []
     for level in np.unique(strat):
         keep = np.flatnonzero(strat == level)
         etimes = np.unique(t[keep][st[keep] == event_code])
@@ -122,8 +124,22 @@ def _expand_general(t, st, e, strat, event_code: int, has_entry: bool):
         cp2 = np.concatenate([[1.0], cprob])
         kept = np.unique(np.searchsorted(ct2, etimes, side="left"))
         kept = kept[kept >= 1]
-        tk = t[keep]
-        j0 = np.searchsorted(ct2, tk, side="left")
+        j0 = np.searchsorted(ct2, t[keep], side="left")
+        out.append({"keep": keep, "ct2": ct2, "cp2": cp2, "kept": kept, "j0": j0})
+    return start, out
+
+
+def _expand_general(t, st, e, strat, event_code: int, has_entry: bool):
+    """R ``finegray()`` for (entry, exit] data and strata: the pieces of every row.
+
+    Uses :func:`_cuts_general`. Returns row, start, stop, status, weight arrays in R's
+    order (strata sorted, rows in data order within a stratum).
+    """
+    start, cuts = _cuts_general(t, st, e, strat, event_code, has_entry)
+    pieces = []
+    for c in cuts:
+        keep, ct2, cp2, kept, j0 = c["keep"], c["ct2"], c["cp2"], c["kept"], c["j0"]
+        sk, tk = st[keep], t[keep]
         expand = (sk != 0) & (sk != event_code)
         stop0 = np.where(expand, ct2[j0], tk)
         n_extra = np.where(expand, len(kept) - np.searchsorted(kept, j0, side="right"), 0)
@@ -224,38 +240,121 @@ class _FGTerms:
     rr_pieces: np.ndarray | None = None  # Σ over all pieces of (w·r)(w·r)ᵀ
 
 
+@dataclass
+class _FGCuts:
+    """Censoring cuts of all strata on one axis, for :class:`_FGCore`.
+
+    ``rows``: the data rows in the model (strata with events of interest); per row
+    ``start`` (entry), ``scode`` (stratum 0..S-1) and ``j0`` (global index of its first cut
+    at or after its exit); ``ct2``, ``cp2``: the strata's cut times and weights
+    concatenated, stratum s at ``ioff[s]:ioff[s+1]``; ``n_expanded``: R's row count.
+    """
+
+    rows: np.ndarray
+    start: np.ndarray
+    scode: np.ndarray
+    j0: np.ndarray
+    ct2: np.ndarray
+    cp2: np.ndarray
+    ioff: np.ndarray
+    n_expanded: int
+
+
+def _fg_cuts(t, st, event_code: int, censoring_ties: str, e=None, strat=None) -> _FGCuts:
+    """:func:`_censoring_cuts` (no entry, no strata) or :func:`_cuts_general`, as _FGCuts."""
+    if e is None and strat is None:
+        zero, ct2, cp2, kept, j0 = _censoring_cuts(t, st, event_code, censoring_ties)
+        start = np.full(len(t), zero)
+        parts = [{"keep": np.arange(len(t)), "ct2": ct2, "cp2": cp2, "kept": kept, "j0": j0}]
+    else:
+        strat = np.zeros(len(t), dtype=int) if strat is None else strat
+        start, parts = _cuts_general(t, st, np.zeros(len(t)) if e is None else e, strat,
+                                     event_code, e is not None)
+    ioff = np.concatenate([[0], np.cumsum([len(c["ct2"]) for c in parts])]).astype(int)
+    n_exp = 0
+    for c in parts:
+        comp = (st[c["keep"]] != 0) & (st[c["keep"]] != event_code)
+        n_exp += len(c["keep"]) + int(np.sum(
+            len(c["kept"]) - np.searchsorted(c["kept"], c["j0"][comp], "right")))
+    rows = np.concatenate([c["keep"] for c in parts])
+    return _FGCuts(
+        rows=rows, start=start[rows],
+        scode=np.repeat(np.arange(len(parts)), [len(c["keep"]) for c in parts]),
+        j0=np.concatenate([c["j0"] + ioff[k] for k, c in enumerate(parts)]),
+        ct2=np.concatenate([c["ct2"] for c in parts]),
+        cp2=np.concatenate([c["cp2"] for c in parts]), ioff=ioff, n_expanded=n_exp)
+
+
 class _FGCore:
     """Weighted Cox pieces of the expanded Fine–Gray data, without expanding.
 
     An episode with a competing event at T_i is in the risk set at an event time t > T_i
-    with weight G(c_J)/G(c_j0) (J, j0: the censoring intervals of t and T_i), which
-    factorises, so every risk-set sum is a plain sum over episodes with T ≥ t plus
-    cp2[J(t)] · (a cumulative sum over competing episodes with T < t). Identical to the
-    weighted coxph on ``finegray_expand``'s rows. The sorting and indexing are done once;
-    an evaluation at β is O(n·p²) time and O(n·p) memory, as :class:`~._coxcore.CoxCore`
-    (the information is a weighted Gram matrix, never p × p per time).
+    (of its stratum) with weight G(c_J)/G(c_j0) (J, j0: the censoring intervals of t and
+    T_i), which factorises, so every risk-set sum is a plain sum over episodes at risk
+    (entry < t <= T) plus cp2[J(t)] · (a cumulative sum over competing episodes with
+    T < t). Identical to the weighted coxph on ``finegray_expand``'s rows, delayed entry
+    and strata included. The sorting and indexing are done once; an evaluation at β is
+    O(n·p²) time and O(n·p) memory, as :class:`~._coxcore.CoxCore` (the information is a
+    weighted Gram matrix, never p × p per time). Arrays are over ``cuts.rows``.
     """
 
-    def __init__(self, t, st, x, cuts, *, event_code: int, ties: str) -> None:
-        _, ct2, cp2, _, j0 = cuts
+    def __init__(self, t, st, x, cuts: _FGCuts, *, event_code: int, ties: str) -> None:
+        t, st, x = t[cuts.rows], st[cuts.rows], x[cuts.rows]
+        ct2, cp2, j0, sc = cuts.ct2, cuts.cp2, cuts.j0, cuts.scode.astype(np.int64)
         n, p = x.shape
-        self.n, self.p, self.ct2, self.cp2, self.j0 = n, p, ct2, cp2, j0
+        self.n, self.p, self.cp2 = n, p, cp2
         self.x = np.ascontiguousarray(x - x.mean(axis=0))
         self.comp = (st != 0) & (st != event_code)
         dead = np.flatnonzero(st == event_code)
-        self.dead = dead[np.argsort(t[dead], kind="stable")]
-        ut, first, dcount = np.unique(t[self.dead], return_index=True, return_counts=True)
-        self.ut, self.first, self.dcount = ut, first, dcount
-        g = len(ut)
+        tdeath = np.unique(t[dead])
+        m = len(tdeath) + 1
+
+        def key(s, v):  # (stratum, number of death times <= v): exact integer keys
+            return s * m + np.searchsorted(tdeath, v, side="right")
+
+        dkey = key(sc[dead], t[dead])
+        self.dead = dead[np.argsort(dkey, kind="stable")]
+        gkey, first, dcount = np.unique(np.sort(dkey), return_index=True, return_counts=True)
+        self.first, self.dcount = first, dcount
+        g = len(gkey)
         self.di = np.repeat(np.arange(g), dcount)
         jpos = np.arange(len(self.dead)) - np.repeat(first, dcount)
         self.frac = jpos / dcount[self.di] if ties == "efron" else np.zeros(len(self.dead))
-        self.jt = np.searchsorted(ct2, ut, side="left")  # censoring interval of each time
+        # censoring interval of each death time, within its stratum's cuts
+        ts, ss = t[self.dead][first], sc[self.dead][first]
+        self.jt = np.zeros(g, dtype=int)
+        for s in np.unique(ss):
+            sel = ss == s
+            lo, hi = cuts.ioff[s], cuts.ioff[s + 1]
+            self.jt[sel] = lo + np.searchsorted(ct2[lo:hi], ts[sel], side="left")
         self.fac = cp2[self.jt]
-        # death times <= T_i: weight 1 before, weight fac·q after (competing episodes)
-        self.k = np.searchsorted(ut, t, side="right")
-        self.q = np.where(self.comp, 1 / cp2[np.minimum(j0, len(cp2) - 1)], 0.0)
-        self.kmat = sparse.csr_matrix((np.ones(n), (self.k, np.arange(n))), shape=(g + 1, n))
+        self.iend = cuts.ioff[sc + 1]  # per row: end of its stratum's intervals
+        # per row on the death-time axis: at risk with weight 1 for k_start <= k < k_exit,
+        # then (competing episodes) with weight fac·q for k_exit <= k < k_end of stratum
+        self.k_exit = np.searchsorted(gkey, key(sc, t), side="right")
+        self.k_start = np.searchsorted(gkey, key(sc, cuts.start), side="right")
+        self.k_strat = np.searchsorted(gkey, (sc + 1) * m, side="left")
+        # the first piece of a competing episode runs to its cut ct2[j0] (weight 1 there)
+        self.k_first = np.where(self.comp, np.searchsorted(gkey, key(sc, ct2[j0]), "right"),
+                                self.k_exit)
+        self.q = np.where(self.comp, 1 / cp2[j0], 0.0)
+        self.j0 = j0
+        self.ioff, self.sc = cuts.ioff, sc
+
+        def signed(kplus, kminus, rows):  # +1 at kplus, −1 at kminus (bucket 0 left out)
+            kb = np.concatenate([kplus, kminus])
+            val = np.concatenate([np.ones(len(rows)), -np.ones(len(rows))])
+            rr = np.concatenate([rows, rows])
+            ok = (kb > 0) & (kb <= g)
+            return sparse.csr_matrix((val[ok], (kb[ok], rr[ok])), shape=(g + 1, n))
+
+        live = np.flatnonzero(self.k_exit > self.k_start)
+        self.plain = signed(self.k_exit[live], self.k_start[live], live)
+        ci = np.flatnonzero(self.comp & (self.k_strat > self.k_exit))
+        self.after = sparse.csr_matrix(
+            (np.concatenate([np.ones(len(ci)), -np.ones(len(ci))]),
+             (np.concatenate([self.k_exit[ci], self.k_strat[ci]]), np.concatenate([ci, ci]))),
+            shape=(g + 1, n))
         self.deathmat = sparse.csr_matrix((np.ones(len(self.dead)), (self.di, self.dead)),
                                           shape=(g, n))
         self.x_dead_sum = self.x[self.dead].sum(axis=0)
@@ -263,22 +362,21 @@ class _FGCore:
     def _sums(self, beta):
         eta = self.x @ beta
         r = np.exp(eta)
-        km, dm = self.kmat, self.deathmat
 
-        def by_k(vals):  # Σ vals·[r, r·x] by k (bucket b: rows with b death times <= T)
-            m = sparse.csr_matrix((vals[km.indices], km.indices, km.indptr), km.shape)
-            return np.column_stack([np.asarray(m.sum(axis=1)).ravel(), m @ self.x])
+        def by_k(mat, vals):  # Σ vals·[1, x] by bucket, signs included
+            mm = sparse.csr_matrix((mat.data * vals[mat.indices], mat.indices, mat.indptr),
+                                   mat.shape)
+            return np.column_stack([np.asarray(mm.sum(axis=1)).ravel(), mm @ self.x])
 
-        plain = by_k(r)
-        after = by_k(r * self.q)
-        # at t_j: rows with k > j (T ≥ t_j), plus fac_j · competing rows with k <= j
+        plain = by_k(self.plain, r)
+        after = by_k(self.after, r * self.q)
+        # at t_k: rows with k_start <= k < k_exit (reverse sums over the buckets), plus
+        # fac_k · competing rows with k_exit <= k < end of stratum (forward sums)
         s = (np.cumsum(plain[::-1], axis=0)[::-1][1:]
              + self.fac[:, None] * np.cumsum(after, axis=0)[:-1])
-        dm_r = sparse.csr_matrix((r[dm.indices], dm.indices, dm.indptr), dm.shape)
-        d1 = np.asarray(dm_r @ self.x)
-        d0 = np.asarray(dm_r.sum(axis=1)).ravel()
-        den = s[self.di, 0] - self.frac * d0[self.di]
-        return eta, r, s[:, 1:], d1, den
+        dd = by_k(self.deathmat, r)
+        den = s[self.di, 0] - self.frac * dd[self.di, 0]
+        return eta, r, s[:, 1:], dd[:, 1:], den
 
     def terms(self, beta, *, resid: bool = False) -> _FGTerms:
         beta = np.asarray(beta, dtype=float)
@@ -291,19 +389,20 @@ class _FGCore:
         score = self.x_dead_sum - (s1.T @ a - d1.T @ b)
         acum = np.concatenate([[0.0], np.cumsum(a)])
         afc = np.concatenate([[0.0], np.cumsum(a * self.fac)])
-        c = r * (acum[self.k] + self.q * (afc[-1] - afc[self.k]))
+        c = r * (acum[self.k_exit] - acum[self.k_start]
+                 + self.q * (afc[self.k_strat] - afc[self.k_exit]))
         c[self.dead] -= r[self.dead] * b[self.di]
         z = self.x * np.sqrt(np.maximum(c, 0.0))[:, None]
         sb = s1.T @ (be[:, None] * d1)
         info = z.T @ z - s1.T @ (al[:, None] * s1) + sb + sb.T - d1.T @ (ga[:, None] * d1)
         out = _FGTerms(loglik, score, info)
         if resid:
-            self._resid(out, eta, r, s1, d1, den, a, b, al, be, ga)
+            self._resid(out, r, s1, d1, den, a, b, al, be, ga)
         return out
 
-    def _resid(self, out, eta, r, s1, d1, den, a, b, al, be, ga) -> None:
-        x, dead, di, comp, p = self.x, self.dead, self.di, self.comp, self.p
-        ct2, cp2, j0, fac = self.ct2, self.cp2, self.j0, self.fac
+    def _resid(self, out, r, s1, d1, den, a, b, al, be, ga) -> None:
+        x, dead, di, p = self.x, self.dead, self.di, self.p
+        cp2, fac = self.cp2, self.fac
         h, g = a, al[:, None] * s1 - be[:, None] * d1
         h2, g2 = a - b, (al - be)[:, None] * s1 - (be - ga)[:, None] * d1
         inv = _group_sum(1 / den, self.first)
@@ -315,38 +414,41 @@ class _FGCore:
 
         ch, cg = cum(h), cum(g)
         chw, cgw = cum(fac * h), cum(fac[:, None] * g)
-        # weight-1 part: event times up to T_i (for competing episodes up to ct2[j0] is the
-        # same set of event times except those in (T_i, ct2[j0]], which also have weight 1)
-        k_end = np.where(comp, np.searchsorted(self.ut, ct2[np.minimum(j0, len(ct2) - 1)],
-                                                side="right"), self.k)
-        res0 = -r[:, None] * (x * ch[k_end][:, None] - cg[k_end])
+        k0, k1, k2 = self.k_start, self.k_first, self.k_strat
+        # first piece (weight 1): event times from entry to T_i (competing: to ct2[j0],
+        # whose extra event times in (T_i, ct2[j0]] also have weight 1)
+        res0 = -r[:, None] * (x * (ch[k1] - ch[k0])[:, None] - (cg[k1] - cg[k0]))
         res0[dead] += x[dead] - xmean[di] - r[dead, None] * (
             x[dead] * (h2 - h)[di, None] - (g2 - g)[di])
         # pieces after the first for competing episodes: weight cp2[J]/cp2[j0]
         rq = r * self.q
-        tail = -rq[:, None] * (x * (chw[-1] - chw[k_end])[:, None] - (cgw[-1] - cgw[k_end]))
+        tail = -rq[:, None] * (x * (chw[k2] - chw[k1])[:, None] - (cgw[k2] - cgw[k1]))
         out.resid_subject = res0 + tail
-        # per-piece sum of squares: the first piece plus one piece per interval j > j0
-        nj = len(ct2)
+        # per-piece sum of squares: the first piece plus one piece per interval j > j0 of
+        # the episode's stratum (intervals without events of interest add nothing)
+        nj = len(cp2)
         hj = np.bincount(self.jt, weights=h, minlength=nj)
         gj = np.column_stack([np.bincount(self.jt, weights=g[:, k], minlength=nj)
                               for k in range(p)]) if p else np.zeros((nj, 0))
 
-        def suffix(v):  # Σ over intervals > j
-            cs = np.cumsum(v[::-1], axis=0)[::-1]
-            return np.concatenate([cs[1:], np.zeros((1, *v.shape[1:]))])
+        def between(v, lo, hi):  # Σ v[J] for lo <= J < hi
+            cs = cum(v)
+            return cs[hi] - cs[lo]
 
-        sa = suffix(cp2**2 * hj**2)
-        sb = suffix((cp2**2 * hj)[:, None] * gj)
-        ci = np.flatnonzero(comp)
-        jc = j0[ci]
+        ci = np.flatnonzero(self.comp)
+        jc, je = self.j0[ci], self.iend[ci]
+        sa = between(cp2**2 * hj**2, jc + 1, je)
+        sb = between((cp2**2 * hj)[:, None] * gj, jc + 1, je)
         e2 = rq[ci] ** 2
         xc = x[ci]
-        cross = xc.T @ (e2[:, None] * sb[jc])
+        cross = xc.T @ (e2[:, None] * sb)
         # Σ_i e2_i Σ_{J > j0_i} cp2_J² g_J g_Jᵀ = Σ_J cp2_J² g_J g_Jᵀ · Σ_{i: j0_i < J} e2_i
-        ecum = np.concatenate([[0.0], np.cumsum(np.bincount(jc, weights=e2, minlength=nj))])
-        m = ((xc * (e2 * sa[jc])[:, None]).T @ xc - cross - cross.T
-             + gj.T @ ((cp2**2 * ecum[:nj])[:, None] * gj))
+        # (within the stratum of J)
+        ecum = cum(np.bincount(jc, weights=e2, minlength=nj))
+        jstart = np.repeat(self.ioff[:-1], np.diff(self.ioff))
+        ebefore = ecum[np.arange(nj)] - ecum[jstart]
+        m = ((xc * (e2 * sa)[:, None]).T @ xc - cross - cross.T
+             + gj.T @ ((cp2**2 * ebefore)[:, None] * gj))
         out.rr_pieces = res0.T @ res0 + m
 
 
@@ -511,40 +613,16 @@ def fine_gray(
     args = {"data": data, "duration": duration, "event": event, "covariates": covariates,
             "event_code": event_code, "entry": entry, "strata": strata,
             "censoring_ties": "survival" if method == "finegray" else "cmprsk"}
-    if entry is not None or strata is not None:
-        if method != "finegray":
-            raise ValueError("entry and strata are available with method='finegray' only "
-                             "(cmprsk::crr has neither)")
-        design, fgrow = _expanded_design(**args)
-        dz = design
-        # one prepared core: the fit, then one residual pass for both sandwiches
-        core = CoxCore(dz["start"], dz["stop"], dz["event"], dz["x"], dz["weights"],
-                       dz["strata"], ties=ties)
-        beta = newton(core.terms, len(covariates))
-        ft = core.terms(beta, resid=True)
-        v = np.linalg.inv(ft.information)
-        dfb = (dz["weights"][:, None] * ft.resid) @ v
-        v_row = dfb.T @ dfb
-        dcl = _cluster_sum(dfb, fgrow)
-        v_cl = dcl.T @ dcl
-        ll = ft.loglik
-        se = {"model": np.sqrt(np.diag(v)), "robust": np.sqrt(np.diag(v_row)),
-              "cluster": np.sqrt(np.diag(v_cl))}
-        table = term_table(beta, se["model"], se[variance], covariates, conf_level)
-        table = table.rename(columns={"se_robust": "_chosen"}).drop(columns="_chosen")
-        table.insert(5, "se_robust", se["robust"])
-        table.insert(6, "se_cluster", se["cluster"])
-        return FineGrayResult(
-            table=table, n=len(data), n_events=int((st == event_code).sum()),
-            n_expanded=len(dz["stop"]), event_code=event_code, variance=variance,
-            method=method, conf_level=conf_level, loglik=ll,
-            _source={"args": args, "design": design, "ties": ties, "v": v, "v_row": v_row,
-                     "v_cl": v_cl})
-    cuts = _censoring_cuts(t, st, event_code,
-                           "survival" if method == "finegray" else "cmprsk")
-    # own Newton solver on the un-expanded risk sets (see _fg_terms); lifelines'
-    # CoxPHFitter(entry_col=, weights_col=) on the expanded rows does not reach R's
-    # solution on the pbc data and would need the (possibly huge) expansion
+    if (entry is not None or strata is not None) and method != "finegray":
+        raise ValueError("entry and strata are available with method='finegray' only "
+                         "(cmprsk::crr has neither)")
+    e = entry_array(data, entry, duration, t) if entry is not None else None
+    sl = data[strata].astype(str).to_numpy() if strata is not None else None
+    cuts = _fg_cuts(t, st, event_code, args["censoring_ties"], e, sl)
+    # own Newton solver on the un-expanded risk sets (see _FGCore), which are R's
+    # finegray() rows without building them (4.7 million rows for 100,000 episodes);
+    # lifelines' CoxPHFitter(entry_col=, weights_col=) on the expanded rows does not reach
+    # R's solution on the pbc data
     core = _FGCore(t, st, x, cuts, event_code=event_code, ties=ties)
     beta = newton(core.terms, x.shape[1])
     ft = core.terms(beta, resid=True)
@@ -552,11 +630,10 @@ def fine_gray(
     dfb = ft.resid_subject @ v
     v_cl = dfb.T @ dfb
     v_row = v @ ft.rr_pieces @ v
+    v_row = (v_row + v_row.T) / 2
     ll = ft.loglik
     n_events = int((st == event_code).sum())
-    _, ct2, _, kept, j0 = cuts
-    comp = (st != 0) & (st != event_code)
-    n_expanded = int(len(t) + np.sum(len(kept) - np.searchsorted(kept, j0[comp], "right")))
+    n_expanded = cuts.n_expanded
     se = {"model": np.sqrt(np.diag(v)), "robust": np.sqrt(np.diag(v_row)),
           "cluster": np.sqrt(np.diag(v_cl))}
     table = term_table(beta, se["model"], se[variance], covariates, conf_level)
