@@ -193,26 +193,19 @@ def main() -> None:
                 print(row, file=sys.stderr, flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    table = pd.DataFrame(rows)
-    table["n"] = table["n"].map("{:,}".format)
     cols = ["n", "estimator", "ours_s", "lifelines_s", "R_s", "ours/lifelines", "ours/R",
             "ours_MB", "lifelines_MB", "R_MB", "note"]
-    table = table.reindex(columns=cols).astype(object).where(table.notna(), "—")
-    print(table.to_markdown(index=False) if _has_tabulate() else table.to_string(index=False))
+    print("| " + " | ".join(cols) + " |")
+    print("|" + " --- |" * len(cols))
+    for row in rows:
+        cells = [f"{row['n']:,}" if c == "n" else str(row.get(c, "—")) for c in cols]
+        print("| " + " | ".join(cells) + " |")
     print()
     for est, key in (("cox", "ours_s"), ("cox", "lifelines_s"), ("cox_region", "ours_s"),
                      ("fg", "ours_s")):
         who = "lifelines" if key == "lifelines_s" else "ours"
         print(f"log-log slope of time vs rows, 100k to 1M, {est} ({who}): "
               f"{_slope(rows, key, est)}")
-
-
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 if __name__ == "__main__":
