@@ -6,8 +6,8 @@ Run: ``python benchmarks/bench_cox.py [--sizes 10000 100000 300000 1000000]
 Design (cohort-like, as ``analyse``'s Cox model): 18 numeric terms (2 group dummies, age,
 3 episode-type dummies, 12 need_* flags), whole-day durations up to 650 days (so about 650
 distinct days and hundreds of tied returns per day at 1M rows), event 0 censored / 1 return
-/ 2 exemption / 3 moved, pupils with one or more episodes (about 0.85 pupils per episode)
-and 25 regions. Fits, each timed on its own:
+/ 2 exemption / 3 moved, a pupil id per episode (ids drawn from 0.85·n, so about 0.6
+pupils per episode; not used by the fits here) and 25 regions. Fits, each timed on its own:
 
 - ``cox``: ``cox_ph(...)`` (Efron, model-based SE) vs lifelines ``CoxPHFitter``
   (``batch_mode=True``, Efron, the same 18 terms) vs R ``coxph(Surv(t, e == 1) ~ ...)``;

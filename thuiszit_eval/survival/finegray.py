@@ -6,8 +6,8 @@ censoring times, with weight G(t)/G(T_i) (G = Kaplan–Meier of the censoring
 distribution), and the subdistribution hazard model is a weighted Cox model on the
 (fgstart, fgstop] pieces with Efron ties. :func:`finegray_expand` builds that table;
 :func:`fine_gray` computes the same weighted Cox model without building it (the weights
-factorise, see ``_fg_terms``), because the expansion grows as n × censoring times
-(12.5 million rows for 100,000 episodes with daily times).
+factorise, see :class:`_FGCore`; delayed entry and strata included), because the expansion
+grows as n × censoring times (4.7 million rows for 100,000 episodes with daily times).
 
 Equality with R: :func:`finegray_expand` reproduces ``finegray()`` row for row (the
 "events before censorings at tied times" convention and the pruning of intervals without
@@ -579,7 +579,8 @@ def fine_gray(
     ``entry``: delayed-entry times (left truncation), as ``finegray(Surv(entry, time,
     factor(status)) ~ ., data, id = id)``; ``strata``: a censoring distribution and a
     baseline per stratum, as ``finegray(... ~ . + strata(s))`` and ``coxph(... +
-    strata(s))``. Both fit the weighted Cox model on the expanded rows.
+    strata(s))``. Both give the weighted Cox model on R's expanded rows (without
+    building them).
 
     ``method="crr"`` reproduces ``cmprsk::crr``'s coefficients exactly instead: Breslow
     ties and crr's censoring KM (events tied with a censoring stay at risk). crr's own
