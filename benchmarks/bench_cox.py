@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -109,17 +111,22 @@ def _python(csv: Path, side: str, fit: str) -> dict:
 
 def _r(csv: Path, fit: str, timeout: float) -> dict:
     """One fit in a fresh Rscript: seconds, coefficients, peak MB (or a note why not)."""
+    # own session, so a timeout stops R itself and not only /usr/bin/time
+    proc = subprocess.Popen(["/usr/bin/time", "-f", "MAXRSS %M", "Rscript",
+                             str(HERE / "bench_cox.R"), str(csv), fit],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
     try:
-        res = subprocess.run(["/usr/bin/time", "-f", "MAXRSS %M", "Rscript",
-                              str(HERE / "bench_cox.R"), str(csv), fit],
-                             capture_output=True, text=True, timeout=timeout)
+        stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         return {"note": f"R stopped after {timeout:.0f} s"}
-    if res.returncode != 0:
-        err = [ln for ln in res.stderr.strip().splitlines() if not ln.startswith("MAXRSS")]
-        return {"note": "R failed: " + (err[-1] if err else f"exit {res.returncode}")}
+    if proc.returncode != 0:
+        err = [ln for ln in stderr.strip().splitlines() if not ln.startswith("MAXRSS")]
+        return {"note": "R failed: " + (err[-1] if err else f"exit {proc.returncode}")}
     out: dict = {}
-    for line in (res.stdout + res.stderr).splitlines():
+    for line in (stdout + stderr).splitlines():
         parts = line.split()
         if parts and parts[0] == "SECONDS":
             out["seconds"] = float(parts[1])

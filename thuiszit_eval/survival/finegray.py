@@ -28,7 +28,7 @@ import pandas as pd
 from scipy import sparse
 
 from ._common import check_columns, entry_array, survival_arrays
-from ._coxcore import _group_sum, newton
+from ._coxcore import _group_sum, gram, newton
 from .cox import CoxResult, term_table
 
 FG_VARIANCES = ("cluster", "robust", "model")
@@ -392,9 +392,9 @@ class _FGCore:
         c = r * (acum[self.k_exit] - acum[self.k_start]
                  + self.q * (afc[self.k_strat] - afc[self.k_exit]))
         c[self.dead] -= r[self.dead] * b[self.di]
-        z = self.x * np.sqrt(np.maximum(c, 0.0))[:, None]
         sb = s1.T @ (be[:, None] * d1)
-        info = z.T @ z - s1.T @ (al[:, None] * s1) + sb + sb.T - d1.T @ (ga[:, None] * d1)
+        info = (gram(self.x, np.maximum(c, 0.0)) - s1.T @ (al[:, None] * s1) + sb + sb.T
+                - d1.T @ (ga[:, None] * d1))
         out = _FGTerms(loglik, score, info)
         if resid:
             self._resid(out, r, s1, d1, den, a, b, al, be, ga)
