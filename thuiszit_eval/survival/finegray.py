@@ -358,6 +358,7 @@ class _FGCore:
         self.deathmat = sparse.csr_matrix((np.ones(len(self.dead)), (self.di, self.dead)),
                                           shape=(g, n))
         self.x_dead_sum = self.x[self.dead].sum(axis=0)
+        self._last: tuple | None = None
 
     def _sums(self, beta):
         eta = self.x @ beta
@@ -380,7 +381,10 @@ class _FGCore:
 
     def terms(self, beta, *, resid: bool = False) -> _FGTerms:
         beta = np.asarray(beta, dtype=float)
-        eta, r, s1, d1, den = self._sums(beta)
+        key = beta.tobytes()
+        if self._last is None or self._last[0] != key:  # the variances reuse the last step
+            self._last = (key, self._sums(beta))
+        eta, r, s1, d1, den = self._last[1]
         q1 = 1 / den
         f = self.frac
         a, b, al, be, ga = (_group_sum(v, self.first)
@@ -417,13 +421,20 @@ class _FGCore:
         k0, k1, k2 = self.k_start, self.k_first, self.k_strat
         # first piece (weight 1): event times from entry to T_i (competing: to ct2[j0],
         # whose extra event times in (T_i, ct2[j0]] also have weight 1)
-        res0 = -r[:, None] * (x * (ch[k1] - ch[k0])[:, None] - (cg[k1] - cg[k0]))
+        entry = bool(np.any(k0 > 0))
+        res0 = cg[k1] - cg[k0] if entry else cg[k1]
+        res0 -= x * (ch[k1] - ch[k0] if entry else ch[k1])[:, None]
+        res0 *= r[:, None]
         res0[dead] += x[dead] - xmean[di] - r[dead, None] * (
             x[dead] * (h2 - h)[di, None] - (g2 - g)[di])
         # pieces after the first for competing episodes: weight cp2[J]/cp2[j0]
         rq = r * self.q
-        tail = -rq[:, None] * (x * (chw[k2] - chw[k1])[:, None] - (cgw[k2] - cgw[k1]))
-        out.resid_subject = res0 + tail
+        ci = np.flatnonzero(self.comp)
+        k1c, k2c = k1[ci], k2[ci]
+        res = res0.copy()
+        res[ci] -= rq[ci, None] * (x[ci] * (chw[k2c] - chw[k1c])[:, None]
+                                   - (cgw[k2c] - cgw[k1c]))
+        out.resid_subject = res
         # per-piece sum of squares: the first piece plus one piece per interval j > j0 of
         # the episode's stratum (intervals without events of interest add nothing)
         nj = len(cp2)
@@ -435,7 +446,6 @@ class _FGCore:
             cs = cum(v)
             return cs[hi] - cs[lo]
 
-        ci = np.flatnonzero(self.comp)
         jc, je = self.j0[ci], self.iend[ci]
         sa = between(cp2**2 * hj**2, jc + 1, je)
         sb = between((cp2**2 * hj)[:, None] * gj, jc + 1, je)
@@ -628,10 +638,10 @@ def fine_gray(
     beta = newton(core.terms, x.shape[1])
     ft = core.terms(beta, resid=True)
     v = np.linalg.inv(ft.information)
-    dfb = ft.resid_subject @ v
-    v_cl = dfb.T @ dfb
+    u = ft.resid_subject  # per-episode sums: the sandwich clustered by episode
+    v_cl = v @ (u.T @ u) @ v
     v_row = v @ ft.rr_pieces @ v
-    v_row = (v_row + v_row.T) / 2
+    v_cl, v_row = (v_cl + v_cl.T) / 2, (v_row + v_row.T) / 2
     ll = ft.loglik
     n_events = int((st == event_code).sum())
     n_expanded = cuts.n_expanded
