@@ -180,7 +180,7 @@ def main() -> None:
                     row["lifelines_MB"] = round(ll["peak_mb"])
                     row["ours/lifelines"] = round(ours["seconds"] / ll["seconds"], 2)
                     diff = np.max(np.abs(np.array(ll["coef"]) - ours["coef"]))
-                    notes.append(f"lifelines coef |diff| {diff:.0e}")
+                    notes.append(f"lifelines coef max abs diff {diff:.0e}")
                 if not have_r:
                     notes.append("R not run")
                 elif n > args.r_max_rows:
@@ -192,7 +192,7 @@ def main() -> None:
                         row["R_MB"] = round(r.get("peak_mb", np.nan))
                         row["ours/R"] = float(f"{ours['seconds'] / r['seconds']:.2g}")
                         diff = np.max(np.abs(np.array(r["coef"]) - ours["coef"]))
-                        notes.append(f"R coef |diff| {diff:.0e}")
+                        notes.append(f"R coef max abs diff {diff:.0e}")
                     else:
                         notes.append(r["note"])
                 row["note"] = "; ".join(notes)
