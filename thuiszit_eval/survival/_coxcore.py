@@ -35,13 +35,6 @@ class CoxTerms:
     zph_imat: np.ndarray | None  # 2p × 2p information with g(t) blocks
 
 
-def _rev_sum_at(sorted_key: np.ndarray, values: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Σ values[k] over rows with sorted_key[k] ≥ t (sorted_key ascending)."""
-    cs = np.concatenate([np.cumsum(values[::-1], axis=0)[::-1],
-                         np.zeros((1, *values.shape[1:]))])
-    return cs[np.searchsorted(sorted_key, t, side="left")]
-
-
 def _group_sum(v: np.ndarray, first: np.ndarray) -> np.ndarray:
     """Sums of consecutive groups of rows starting at ``first`` (all groups non-empty)."""
     return np.add.reduceat(v, first, axis=0) if len(first) else v[:0]

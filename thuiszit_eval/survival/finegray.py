@@ -462,12 +462,6 @@ class _FGCore:
         out.rr_pieces = res0.T @ res0 + m
 
 
-def _fg_terms(t, st, x, beta, cuts, *, event_code: int, ties: str, resid: bool = False
-              ) -> _FGTerms:
-    """:meth:`_FGCore.terms` once (a fit prepares the core once and evaluates it often)."""
-    return _FGCore(t, st, x, cuts, event_code=event_code, ties=ties).terms(beta, resid=resid)
-
-
 def _expanded_design(data, duration, event, covariates, event_code, entry, strata,
                      censoring_ties="survival") -> tuple[dict, np.ndarray]:
     """R finegray rows as a Cox design (start, stop, event, x, weights, strata) and fgrow."""
