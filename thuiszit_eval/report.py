@@ -20,6 +20,7 @@ Example
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
 import sys
@@ -303,6 +304,16 @@ def _worker_init(env: dict[str, str], log: str | None) -> None:
         os.dup2(f.fileno(), 2)
 
 
+def _expected_seconds(nb: Path) -> float:
+    """How long the notebook took when its outputs were last stored (papermill's metadata
+    in the source notebook); 0 when unknown."""
+    try:
+        meta = json.loads(nb.read_text(encoding="utf-8")).get("metadata", {})
+        return float(meta.get("papermill", {}).get("duration") or 0.0)
+    except (OSError, ValueError, TypeError, AttributeError):
+        return 0.0
+
+
 def _run_notebooks(nbs: list[Path], folder: Path, params: dict, lang: str, jobs: int,
                    env: dict[str, str], log: Path | None, bar,
                    meanwhile=None) -> list[tuple[Section, str]]:
@@ -325,9 +336,11 @@ def _run_notebooks(nbs: list[Path], folder: Path, params: dict, lang: str, jobs:
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(
         "spawn"), initializer=_worker_init, initargs=(env, None if log is None else str(log)))
     results: list[tuple[Section, str] | None] = [None] * len(nbs)
+    # longest first, so a long notebook does not start last and run on alone at the end
+    order = sorted(range(len(nbs)), key=lambda i: -_expected_seconds(nbs[i]))
     try:
-        todo = {pool.submit(_section, nb, folder / nb.name, params, lang): i
-                for i, nb in enumerate(nbs)}
+        todo = {pool.submit(_section, nbs[i], folder / nbs[i].name, params, lang): i
+                for i in order}
         if meanwhile is not None:
             meanwhile()
         for fut in as_completed(todo):
