@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import sys
@@ -428,3 +429,95 @@ def test_demo_report_is_publishable(demo_report):
     assert demo_report.publishable, demo_report.findings
     page = demo_report.html_path.read_text(encoding="utf-8")
     assert "Privacycontrole geslaagd" in page
+
+
+# --------------------------------------------------------------------------- speed (issue 15)
+
+def _probe_notebook(folder: Path, name: str, extra: str = "") -> Path:
+    """A notebook that shows what its kernel got from the report: the language, whether the
+    run's shared cohort served it, and that fd 2 (not the page) receives kernel chatter."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(f"# {name}"),
+        nbformat.v4.new_code_cell("cohort_folder = ''\nlang = 'nl'",
+                                  metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(
+            "import os\nfrom pathlib import Path\nfrom IPython.display import Markdown\n"
+            "from thuiszit_eval.demo import _cached, load_cohort\n"
+            "hit = _cached(Path(cohort_folder)) is not None\n"
+            "cohort = load_cohort(cohort_folder)\n"
+            "os.write(2, b'probe-fd2-marker\\n')\n"
+            "Markdown(f\"lang={os.environ['THUISZIT_EVAL_LANG']} shared={hit} "
+            "pupils={len(cohort.pupils)}\")"),
+        nbformat.v4.new_code_cell(extra or "None"),
+    ]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    path = folder / f"{name}.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def serial_and_parallel(tmp_path_factory):
+    """The same small report (two probes, a failing and a not-applicable one, notebook 00)
+    built one notebook at a time and two at a time."""
+    base = tmp_path_factory.mktemp("jobs")
+    nbs = [_probe_notebook(base, "90_probe"),
+           _probe_notebook(base, "91_fails", "1 / 0"),
+           notebook_paths()[0],
+           _probe_notebook(base, "92_not_applicable",
+                           "from thuiszit_eval.estimability import NotEstimable\n"
+                           "raise NotEstimable('singular', what='bootstrap')")]
+    return {jobs: build_report(demo_cohort_path(), base / f"out{jobs}", lang="en",
+                               notebooks=nbs, progress=False, jobs=jobs) for jobs in (1, 2)}
+
+
+def test_parallel_and_serial_reports_are_the_same(serial_and_parallel):
+    one, two = serial_and_parallel[1], serial_and_parallel[2]
+    assert [s.status for s in one.sections] == ["ok", "failed", "ok", "not_applicable"]
+    assert [(s.notebook, s.status, s.title, s.error, s.reason) for s in two.sections] == [
+        (s.notebook, s.status, s.title, s.error, s.reason) for s in one.sections]
+    assert one.sections[3].reason and "bootstrap" in one.sections[3].reason  # in English
+    assert two.html_path.read_text(encoding="utf-8") == one.html_path.read_text(
+        encoding="utf-8")
+
+
+def test_kernels_get_language_shared_cohort_and_quiet_stderr(serial_and_parallel):
+    n = len(Cohort.load(demo_cohort_path()).pupils)
+    for rep in serial_and_parallel.values():
+        page = rep.html_path.read_text(encoding="utf-8")
+        assert f"lang=en shared=True pupils={n}" in page  # unpickled, not re-read
+        assert "probe-fd2-marker" not in page
+        log = (rep.html_path.parent / "notebooks" / "kernels.log").read_text()
+        assert log.count("probe-fd2-marker") == 3  # each probe's kernel wrote to the log
+        # the run's copy of the cohort is gone with the run
+        assert not list(rep.html_path.parent.glob(".cohort-cache-*"))
+
+
+def test_shared_cohort_is_never_stale(example, tmp_path, monkeypatch):
+    """The run's copy serves only the folder it was made from, as its files were then: a
+    changed size or modification time of any file means reading the files again."""
+    from thuiszit_eval.demo import CACHE_ENV, folder_key, load_cohort, shared_cohort
+    from thuiszit_eval.schema import schema_dir
+
+    cached = "served from the run's copy"
+    cohort = Cohort.load(example)
+    cohort.metadata["cohort_name"] = cached
+    with shared_cohort(cohort, folder_key(example), tmp_path / "out") as env:
+        monkeypatch.setenv(CACHE_ENV, env[CACHE_ENV])
+        assert load_cohort(example).name == cached
+        assert load_cohort(schema_dir() / "example").name != cached  # another folder
+        pupils = example / "pupils.csv"
+        st = pupils.stat()
+        os.utime(pupils, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # touched only
+        assert load_cohort(example).name != cached
+    with shared_cohort(cohort, folder_key(example), tmp_path / "out") as env:
+        monkeypatch.setenv(CACHE_ENV, env[CACHE_ENV])
+        assert load_cohort(example).name == cached
+        pupils.write_text(pupils.read_text(encoding="utf-8").replace("\n", "\r\n"),
+                          encoding="utf-8")  # same rows, another size
+        fresh = load_cohort(example)
+        assert fresh.name != cached and len(fresh.pupils) == len(cohort.pupils)
+    assert not Path(env[CACHE_ENV]).exists()  # removed with the run
+    assert not list((tmp_path / "out").iterdir())

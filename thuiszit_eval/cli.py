@@ -148,7 +148,8 @@ def _report(args: argparse.Namespace) -> int:
 
     rep = build_report(args.cohort, args.out, lang=args.lang, min_cell=args.min_cell,
                        seed=args.seed, progress=not args.quiet, covariates=args.covariates,
-                       verbose=args.verbose, parameters=_parameters(args.param))
+                       verbose=args.verbose, parameters=_parameters(args.param),
+                       jobs=args.jobs)
     print(rep.summary())
     if rep.findings:
         print(f"\nNOT PUBLISHABLE — the privacy scan found {len(rep.findings)} problem(s) "
@@ -196,6 +197,8 @@ def _add_report_options(p: argparse.ArgumentParser, default_out: str | None) -> 
     p.add_argument("--verbose", action="store_true",
                    help="show the notebook kernels' own messages (kept in "
                    "notebooks/kernels.log otherwise)")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="notebooks run at the same time (default: one per core)")
     p.add_argument("--param", action="append", metavar="NAME=VALUE",
                    help="a further notebook parameter, e.g. n_boot=500 (repeatable)")
     p.add_argument("--covariates", default="default",

@@ -22,6 +22,7 @@ Example
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
 import sys
@@ -340,18 +341,36 @@ def _run_notebook(nb: Path, out: Path, params: dict) -> Section:
 
 
 @contextmanager
-def _report_language(lang: str) -> Iterator[None]:
-    """The kernels inherit THUISZIT_EVAL_LANG, so the reason of a NotEstimable is in the
-    report's language; restored afterwards, so nothing else in this process changes."""
-    before = os.environ.get("THUISZIT_EVAL_LANG")
-    os.environ["THUISZIT_EVAL_LANG"] = lang
+def _environ(env: dict[str, str]) -> Iterator[None]:
+    """Set ``env`` in this process (the kernels inherit it: THUISZIT_EVAL_LANG, so the
+    reason of a NotEstimable is in the report's language; the shared cohort) and restore
+    every variable afterwards, so nothing else in this process changes."""
+    before = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
     try:
         yield
     finally:
-        if before is None:
-            os.environ.pop("THUISZIT_EVAL_LANG", None)
-        else:
-            os.environ["THUISZIT_EVAL_LANG"] = before
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _kernel_env(lang: str, jobs: int, shared: dict[str, str]) -> dict[str, str]:
+    """What the notebook kernels need in their environment: the language, where the shared
+    cohort is, and -- with several notebooks at once -- their share of the cores, so two
+    kernels on two cores do not each start two BLAS threads and two bootstrap workers
+    (bootstraps give the same numbers whatever the number of workers). A limit the user
+    set already is kept."""
+    env = {"THUISZIT_EVAL_LANG": lang, **shared}
+    if jobs > 1:
+        per = str(max(1, (os.cpu_count() or 1) // jobs))
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "LOKY_MAX_CPU_COUNT"):
+            if var not in os.environ:
+                env[var] = per
+    return env
 
 
 @contextmanager
@@ -371,6 +390,84 @@ def _stderr_to(path: Path | None) -> Iterator[None]:
             sys.stderr.flush()
             os.dup2(saved, 2)
             os.close(saved)
+
+
+def _section(nb: Path, out: Path, params: dict, lang: str) -> tuple[Section, str]:
+    """Run one notebook and render its section: ``(section, its CSS)``."""
+    sec = _run_notebook(nb, out, params)
+    css = ""
+    if sec.executed is not None and sec.executed.exists():
+        try:
+            sec.body, css = _render_body(sec.executed)
+        except Exception as exc:  # rendering must not stop the report
+            sec.ok, sec.status = False, "failed"
+            sec.error = t("section_failed_cause", lang, cell="–", cause=type(exc).__name__)
+    return sec, css
+
+
+def _worker_init(env: dict[str, str], log: str | None) -> None:
+    """A pool worker: the kernels' environment, and its stderr (fd 2, which its kernels
+    inherit) to the log -- each worker redirects its own, the parent's stays the terminal."""
+    os.environ.update(env)
+    if log is not None:
+        f = open(log, "a", encoding="utf-8")  # noqa: SIM115 - open for the worker's life
+        sys.stderr.flush()
+        os.dup2(f.fileno(), 2)
+
+
+def _expected_seconds(nb: Path) -> float:
+    """How long the notebook took when its outputs were last stored (papermill's metadata
+    in the source notebook); 0 when unknown."""
+    try:
+        meta = json.loads(nb.read_text(encoding="utf-8")).get("metadata", {})
+        return float(meta.get("papermill", {}).get("duration") or 0.0)
+    except (OSError, ValueError, TypeError, AttributeError):
+        return 0.0
+
+
+def _run_notebooks(nbs: list[Path], folder: Path, params: dict, lang: str, jobs: int,
+                   env: dict[str, str], log: Path | None, bar,
+                   meanwhile=None) -> list[tuple[Section, str]]:
+    """Every notebook's ``(section, css)`` in the order of ``nbs``; ``jobs`` at a time in
+    a pool of processes (one kernel each), else one by one in this process. ``meanwhile``
+    (no arguments) runs in this process while the pool works."""
+    if jobs <= 1:
+        if meanwhile is not None:
+            meanwhile()
+        out = []
+        for nb in nbs:
+            with _stderr_to(log), _environ(env):
+                out.append(_section(nb, folder / nb.name, params, lang))
+            bar.update(1)
+        return out
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # spawn: a fresh interpreter per worker, not a fork of this one (threads, open sockets)
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(
+        "spawn"), initializer=_worker_init, initargs=(env, None if log is None else str(log)))
+    results: list[tuple[Section, str] | None] = [None] * len(nbs)
+    # longest first, so a long notebook does not start last and run on alone at the end
+    order = sorted(range(len(nbs)), key=lambda i: -_expected_seconds(nbs[i]))
+    try:
+        todo = {pool.submit(_section, nbs[i], folder / nbs[i].name, params, lang): i
+                for i in order}
+        if meanwhile is not None:
+            meanwhile()
+        for fut in as_completed(todo):
+            i = todo[fut]
+            try:
+                results[i] = fut.result()
+            except Exception as exc:  # the worker itself died: still render the rest
+                err = t("section_failed_cause", lang, cell="–", cause=type(exc).__name__)
+                results[i] = (Section(nbs[i].name, nbs[i].stem, False, error=err,
+                                      status="failed"), "")
+            bar.update(1)
+    except BaseException:  # Ctrl-C: do not start the notebooks still waiting
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return [r for r in results if r is not None]
 
 
 def _one_line(text: str, limit: int = 400) -> str:
@@ -601,6 +698,7 @@ def build_report(
     covariates: str = "default",
     verbose: bool = False,
     parameters: dict[str, object] | None = None,
+    jobs: int | None = None,
 ) -> Report:
     """Run every notebook on the cohort and write ``out/report.html``.
 
@@ -608,7 +706,9 @@ def build_report(
     or a specification as in :func:`thuiszit_eval.covariates.parse_spec`. The kernels'
     own chatter goes to ``out/notebooks/kernels.log`` unless ``verbose``. ``parameters``
     are further notebook parameters (e.g. ``{"n_boot": 500}``), given to the notebooks that
-    declare them.
+    declare them. ``jobs`` notebooks run at a time, each in its own process and kernel
+    (default: one per core); the sections keep the reading order whatever finishes first.
+    The kernels share the cohort loaded here (:func:`thuiszit_eval.demo.shared_cohort`).
 
     Executed notebooks go to ``out/notebooks/``; the key figures also to
     ``out/key_figures.csv``. Raises :class:`~thuiszit_eval.reading.CohortError` when the
@@ -617,33 +717,35 @@ def build_report(
     from tqdm.auto import tqdm
 
     from .cohort import Cohort
+    from .demo import folder_key, shared_cohort
 
     t("report_title", lang)  # fail early on an unknown language
     cohort_folder = Path(cohort_folder).resolve()
+    key = folder_key(cohort_folder)  # of the files as they are before reading them
     cohort = Cohort.load(cohort_folder)
     out = Path(out)
     (out / "notebooks").mkdir(parents=True, exist_ok=True)
-    with quiet():
-        figures = key_figures(cohort, min_cell, lang)
-    figures.to_csv(out / "key_figures.csv", index=False)
     params = {"cohort_folder": str(cohort_folder), "min_cell": min_cell, "seed": seed,
               "lang": lang, "covariates": covariates, **(parameters or {})}
-    sections: list[Section] = []
-    css = ""
     nbs = notebooks if notebooks is not None else notebook_paths()
-    log = out / "notebooks" / "kernels.log"
-    for nb in tqdm(nbs, desc="notebooks", unit="notebook", disable=not progress,
-                   file=sys.stdout):
-        with _stderr_to(None if verbose else log), _report_language(lang):
-            sec = _run_notebook(nb, out / "notebooks" / nb.name, params)
-        if sec.executed is not None and sec.executed.exists():
-            try:
-                sec.body, nb_css = _render_body(sec.executed)
-                css = css or nb_css
-            except Exception as exc:  # rendering must not stop the report
-                sec.ok, sec.status = False, "failed"
-                sec.error = t("section_failed_cause", lang, cell="–", cause=type(exc).__name__)
-        sections.append(sec)
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(nbs)))
+    log = None if verbose else out / "notebooks" / "kernels.log"
+    front: dict[str, pd.DataFrame] = {}
+
+    def key_figures_meanwhile() -> None:  # this process's work while the kernels run
+        with quiet():
+            front["figures"] = key_figures(cohort, min_cell, lang)
+
+    with shared_cohort(cohort, key, out) as shared, tqdm(
+            total=len(nbs), desc="notebooks", unit="notebook", disable=not progress,
+            file=sys.stdout) as bar:
+        done = _run_notebooks(nbs, out / "notebooks", params, lang, jobs,
+                              _kernel_env(lang, jobs, shared), log, bar,
+                              meanwhile=key_figures_meanwhile)
+    figures = front["figures"]
+    figures.to_csv(out / "key_figures.csv", index=False)
+    sections: list[Section] = [sec for sec, _ in done]
+    css = next((c for _, c in done if c), "")
     page = _page(cohort, sections, figures, css, lang, min_cell)
     path = out / "report.html"
     path.write_text(page, encoding="utf-8")

@@ -52,11 +52,10 @@ def load_cohort(cohort_folder: str | Path = "") -> tuple[Path, Any, bool]:
 
     >>> folder, cohort, simulated = load_cohort()  # doctest: +SKIP
     """
-    from thuiszit_eval.cohort import Cohort
-    from thuiszit_eval.demo import cohort_or_demo
+    from thuiszit_eval.demo import cohort_or_demo, load_cohort
 
     folder = cohort_or_demo(cohort_folder)
-    cohort = Cohort.load(folder)
+    cohort = load_cohort(folder)  # a report run's shared copy, else read and validated
     return folder, cohort, bool(cohort.metadata.get("simulated", False))
 
 

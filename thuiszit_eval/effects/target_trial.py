@@ -65,6 +65,7 @@ from tqdm.auto import tqdm
 from .. import covariates as cov
 from .. import estimability, messages
 from ..estimability import NotEstimable
+from ._fast import xtwx
 from .marginal_hr import marginal_hazard_ratio
 
 __all__ = [
@@ -491,7 +492,9 @@ def _binomial_newton(x: np.ndarray, s: np.ndarray, n: np.ndarray,
         eta = np.clip(x @ beta, -30, 30)
         p = 1 / (1 + np.exp(-eta))
         grad = x.T @ (s - n * p)
-        hess = (x * (n * p * (1 - p))[:, None]).T @ x + ridge
+        # blocked Xᵀ W X: one multithreaded BLAS call on these small designs costs ~5×
+        # more than it saves on a busy 2-core machine (see _fast.xtwx)
+        hess = xtwx(x, n * p * (1 - p)) + ridge
         try:
             step = np.linalg.solve(hess, grad)
         except np.linalg.LinAlgError:
