@@ -28,9 +28,9 @@ def _ids(folder: Path) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def demo_report(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo-report")
-    return build_report(demo_cohort_path(), out, progress=False)
+def demo_report(report_builds):
+    """The Dutch demo report, built once per session (tests/conftest.py)."""
+    return report_builds("demo", "nl")
 
 
 def test_demo_report_renders_every_notebook(demo_report):
@@ -65,13 +65,16 @@ def test_scan_finds_leaked_ids_and_small_counts():
     assert scan_report(page.replace("7", "70").replace("P1234abcd", ""), {"P1234abcd"}) == []
 
 
-def test_report_on_a_second_cohort_in_english(tmp_path):
-    folder = write_simulated_cohort(tmp_path / "other", n_pupils=700, seed=7, progress=False)
-    rep = build_report(folder, tmp_path / "out", lang="en", progress=False)
+def test_report_on_a_second_cohort_in_english(report_builds):
+    from thuiszit_eval.describe import cohort_name
+
+    rep = report_builds("n300", "en")
     assert not rep.failed, rep.summary()
     page = rep.html_path.read_text(encoding="utf-8")
     assert "Key figures" in page and "Median days to return" in page
-    assert "Simulated cohort (seed 7" in page
+    folder = report_builds.folder("n300")
+    assert f"<strong>{cohort_name(Cohort.load(folder), 'en')}</strong>" in page
+    assert "Simulated cohort (seed 3" in page
     assert scan_report(page, _ids(folder)) == []
 
 
@@ -359,12 +362,12 @@ def test_injected_script_is_only_escaped_in_page_and_notebooks(injected_cohort, 
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in nb1  # the narrative names the cohort
 
 
-def test_full_report_on_injected_15_pupil_cohort(injected_cohort, tmp_path):
-    rep = build_report(injected_cohort, tmp_path / "out", progress=False,
-                       parameters={"n_boot": 20, "n_sim": 4})
+def test_full_report_on_injected_15_pupil_cohort(report_builds):
+    rep = report_builds("n15_injected", "nl")
     _assert_only_escaped(rep)
     page = rep.html_path.read_text(encoding="utf-8")
-    assert "Traceback" not in page and str(tmp_path) not in page
+    assert "Traceback" not in page and str(rep.html_path.parent) not in page
+    assert not rep.failed, rep.summary()
 
 
 def _leaky_notebook(folder: Path) -> Path:

@@ -2,11 +2,11 @@
 snake_case name, no text of the other language, no nan/None, traceback or local path.
 
 The Dutch and the English report are rendered on the demo cohort, on a cohort of 15
-pupils and on one of 300 pupils, two at a time with few bootstrap replicates and
-simulations (the method is the same; the count only narrows the intervals), as in
-``test_report_matrix.py``, whose ``visible_text`` and ``forbidden`` this test reuses. The
-six builds took 16 minutes on two cores shared with other work (load about 10); one demo
-report alone takes about 4 minutes, and the demo cohort's two reports are most of the time.
+pupils and on one of 300 pupils, with few bootstrap replicates and simulations (the method
+is the same; the count only narrows the intervals). They are built once per test session
+by ``tests/conftest.py`` and shared with the page-width, privacy and injection tests. This
+test reuses ``visible_text`` and ``forbidden`` of ``test_report_matrix.py``, and also
+requires each report to pass its own privacy scan.
 
 The checks (:func:`language_findings`) are plain functions, so each is also tested on a
 made-up text that must fail it.
@@ -16,11 +16,7 @@ from __future__ import annotations
 
 import re
 import string
-import subprocess
-import sys
-from concurrent.futures import ThreadPoolExecutor
 from functools import cache
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -28,7 +24,7 @@ from test_report_matrix import forbidden, visible_text
 
 from thuiszit_eval.messages import LANGS, MESSAGES
 from thuiszit_eval.schema import schema_dir
-from thuiszit_eval.simulate import demo_cohort_path, write_shape
+from thuiszit_eval.simulate import demo_cohort_path
 
 #: The cohorts of the test: the demo cohort, 15 and 300 pupils.
 COHORTS = ("demo", "n15", "n300")
@@ -139,35 +135,17 @@ def test_the_checks_find_what_they_look_for():
 # --------------------------------------------------------------------------- the reports
 
 
-def _run(cohort: Path, out: Path, lang: str) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "thuiszit_eval.cli", "report", str(cohort), "--out",
-           str(out), "--lang", lang, "--quiet", "--param", "n_boot=20", "--param", "n_sim=4"]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=False)
-
-
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory) -> dict[tuple[str, str], tuple[Path, subprocess.CompletedProcess]]:
-    base = tmp_path_factory.mktemp("language")
-    folders = {
-        "demo": demo_cohort_path(),
-        "n15": write_shape("tiny_15", base / "cohorts" / "n15", seed=2),
-        "n300": write_shape("default", base / "cohorts" / "n300", seed=3, n_pupils=300),
-    }
-
-    def build(case: tuple[str, str]) -> tuple[tuple[str, str], Path, subprocess.CompletedProcess]:
-        out = base / "reports" / f"{case[0]}_{case[1]}"
-        return case, out, _run(folders[case[0]], out, case[1])
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        done = list(pool.map(build, CASES))
-    return {case: (out, proc) for case, out, proc in done}
+def reports(report_builds):
+    """The six reports (tests/conftest.py builds each once per session)."""
+    return {case: report_builds(*case) for case in CASES}
 
 
 @pytest.mark.parametrize(("cohort", "lang"), CASES)
 def test_report_speaks_one_language(reports, cohort: str, lang: str):
-    out, proc = reports[(cohort, lang)]
-    assert (out / "report.html").exists(), proc.stdout[-2000:] + proc.stderr[-2000:]
-    text = visible_text((out / "report.html").read_text(encoding="utf-8"))
+    rep = reports[(cohort, lang)]
+    assert not rep.failed, rep.summary()
+    text = visible_text(rep.html_path.read_text(encoding="utf-8"))
     assert language_findings(text, lang) == {}
 
 
@@ -243,3 +221,11 @@ def test_a_simulated_cohort_is_named_in_the_report_language():
     assert cohort_name(demo, "en") == f"simulated cohort (seed {seed})"
     example = Cohort.load(schema_dir() / "example")
     assert cohort_name(example, "nl") == example.name  # a real cohort keeps its own name
+
+
+@pytest.mark.parametrize(("cohort", "lang"), CASES)
+def test_report_passes_its_privacy_scan(reports, cohort: str, lang: str):
+    """The scan of page, CSVs and executed notebooks (thuiszit_eval.disclosure) finds no id,
+    no small count and no count a reader could recompute from a share or the other cells."""
+    rep = reports[(cohort, lang)]
+    assert rep.publishable, rep.findings

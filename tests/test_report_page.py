@@ -2,9 +2,9 @@
 the page or hidden in a scroll box, one font, and every image has alt text in the report's
 language.
 
-:func:`page_problems` is the check; the tests run it on a small report (a 300-pupil cohort,
-three notebooks, Dutch and English); ``tests/test_report.py`` runs it on the full demo report
-it builds once (marked ``demo_report``).
+:func:`page_problems` is the check; the tests run it on the full reports of a 300-pupil cohort
+in Dutch and English, and ``tests/test_report.py`` on the full demo report (marked
+``demo_report``); ``tests/conftest.py`` builds each report once per session.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import pandas as pd
 import pytest
 
 from thuiszit_eval.messages import LANGS, t
-from thuiszit_eval.report import build_report, notebook_paths
 
 #: The width of a laptop screen; the issue found Table 1 cut off at 1400 px.
 WIDTH = 1280
@@ -103,24 +102,10 @@ def page_problems(html_path: Path, lang: str, width: int = WIDTH) -> list[str]:
     return problems
 
 
-@pytest.fixture(scope="module")
-def small_cohort(tmp_path_factory):
-    from thuiszit_eval.simulate import write_simulated_cohort
-
-    folder = tmp_path_factory.mktemp("page") / "cohort"
-    return write_simulated_cohort(folder, n_pupils=300, seed=3, progress=False)
-
-
-#: Three notebooks: the contents table (00), Table 1 with its SMD columns, the widest (02),
-#: and Kaplan-Meier figures (03).
-FEW = ("00_start_here.ipynb", "02_cohort.ipynb", "03_time_to_return.ipynb")
-
-
 @pytest.mark.parametrize("lang", ["nl", "en"])
-def test_small_report_fits_1280_px_and_describes_its_images(small_cohort, tmp_path, lang):
-    nbs = [p for p in notebook_paths() if p.name in FEW]
-    rep = build_report(small_cohort, tmp_path / "out", lang=lang, notebooks=nbs,
-                       progress=False)
+def test_small_report_fits_1280_px_and_describes_its_images(report_builds, lang):
+    """The whole report of a 300-pupil cohort (tests/conftest.py builds it once)."""
+    rep = report_builds("n300", lang)
     assert not rep.failed, rep.summary()
     page = rep.html_path.read_text(encoding="utf-8")
     assert page.count("<img") >= 2 and "<table" in page

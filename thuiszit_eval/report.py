@@ -625,7 +625,10 @@ def _fill_alt(body: str, title: str, lang: str) -> str:
 
 def _page(cohort, sections: list[Section], figures: pd.DataFrame, css: str, lang: str,
           min_cell: int) -> str:
+    from .describe import cohort_name
+
     esc = html.escape
+    name = cohort_name(cohort, lang)  # a simulated cohort is named in the report's language
     # The titles carry their notebook's number ("03 — ..."): a plain list, not a second
     # numbering.
     toc = "".join(
@@ -657,7 +660,7 @@ def _page(cohort, sections: list[Section], figures: pd.DataFrame, css: str, lang
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{esc(t("report_title", lang))} — {esc(cohort.name)}</title>
+<title>{esc(t("report_title", lang))} — {esc(name)}</title>
 {css}
 <style>
 {PAGE_CSS}
@@ -666,7 +669,7 @@ def _page(cohort, sections: list[Section], figures: pd.DataFrame, css: str, lang
 <body>
 <div class="front" id="front">
 <h1>{esc(t("report_title", lang))}</h1>
-<p>{t("cohort", lang)}: <strong>{esc(cohort.name)}</strong> —
+<p>{t("cohort", lang)}: <strong>{esc(name)}</strong> —
 {t("follow_up_end", lang)}: {esc(fmt.date(cohort.follow_up_end, lang))}</p>
 <h2>{esc(t("key_figures", lang))}</h2>
 <h3>{esc(t("key_adjusted_heading", lang))}</h3>
