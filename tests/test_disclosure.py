@@ -100,6 +100,11 @@ def test_scan_finds_a_suppressed_cell_that_a_total_gives_back():
     assert any("total minus the shown cells" in f for f in scan_table(t, MIN_CELL))
     t.loc[3, "Episodes"] = "<10"  # two suppressed cells: neither can be told apart
     assert scan_table(t, MIN_CELL) == []
+    # the front page's secondary suppression (a count hidden so that the total cannot give
+    # the small one back) is a suppressed cell too, in either language
+    for hidden in ("not shown (small numbers)", "niet getoond (kleine aantallen)"):
+        t.loc[3, "Episodes"] = hidden
+        assert scan_table(t, MIN_CELL) == []
 
 
 def test_scan_finds_ids_and_small_counts_as_before():

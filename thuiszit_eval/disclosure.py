@@ -57,9 +57,10 @@ DENOMINATOR_HEADER = re.compile(
 #: Row labels of a total row (its count minus the shown cells gives a suppressed cell back).
 TOTAL_LABEL = re.compile(r"^(total|totaal|all|alle|all episodes|alle episodes|overall|"
                          r"all pupils|alle leerlingen|__all__)$", flags=re.I)
-#: A suppressed cell as the package writes it: "<10", "onderdrukt …", "suppressed …".
+#: A suppressed cell as the package writes it: "<10", "onderdrukt …", "suppressed …", and
+#: the front page's secondary suppression "niet getoond …" / "not shown …".
 SUPPRESSED_CELL = re.compile(r"^\s*(<\s*\d+|onderdrukt.*|suppressed.*|minder dan \d+|"
-                             r"fewer than \d+)\s*$", flags=re.I)
+                             r"fewer than \d+|niet getoond.*|not shown.*)\s*$", flags=re.I)
 
 _NUM = r"\d{1,3}(?:[.,\u00a0\u202f ]\d{3})+|\d+"
 _PCT = r"(\d+(?:[.,]\d+)?)\s?%"
