@@ -7,7 +7,9 @@ ones; after a change to a notebook or to what it shows, store the new outputs wi
     .venv/bin/python notebooks/store_outputs.py 04 07      # only these
 
 Each notebook runs with papermill without parameters: the defaults of its parameters cell
-(the demo cohort, or the example cohort for 00 and 01).
+(the demo cohort, or the example cohort for 00 and 01). Papermill's record of local paths
+is removed from the stored notebook (the run time it records stays: the report starts the
+longest notebooks first).
 """
 
 from __future__ import annotations
@@ -22,8 +24,11 @@ HERE = Path(__file__).resolve().parent
 def run(path: Path) -> str:
     import papermill as pm
 
+    from thuiszit_eval.disclosure import scrub_notebook
+
     pm.execute_notebook(str(path), str(path), kernel_name="python3", cwd=str(HERE),
                         progress_bar=False)
+    scrub_notebook(path)  # papermill records this checkout's paths in the metadata
     return path.name
 
 
