@@ -150,7 +150,8 @@ def _report(args: argparse.Namespace) -> int:
                        seed=args.seed, progress=not args.quiet, covariates=args.covariates,
                        verbose=args.verbose, parameters=_parameters(args.param),
                        jobs=args.jobs)
-    print(rep.summary())
+    # a quiet terminal: the sections not answered and why; --verbose lists every section
+    print(rep.summary(every_section=args.verbose))
     if rep.findings:
         print(f"\nNOT PUBLISHABLE — the privacy scan found {len(rep.findings)} problem(s) "
               f"(also in {Path(args.out) / 'privacy_findings.txt'}):")
@@ -174,9 +175,7 @@ def _demo(args: argparse.Namespace) -> int:
     from .simulate import demo_cohort_path
 
     args.cohort = demo_cohort_path()
-    code = _report(args)
-    print(f"\nThe demo report is at {Path(args.out).resolve() / 'report.html'}")
-    return code
+    return _report(args)  # its summary starts with where the report is
 
 
 def _federated_demo(args: argparse.Namespace) -> int:

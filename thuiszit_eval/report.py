@@ -104,9 +104,18 @@ class Report:
     def not_applicable(self) -> list[Section]:
         return [s for s in self.sections if s.status == "not_applicable"]
 
-    def summary(self) -> str:
-        lines = [f"Report: {self.html_path}"]
+    def summary(self, every_section: bool = True) -> str:
+        """The report's sections, one line each (``every_section=False``: a count, then
+        only the sections not answered, with their reason — what the terminal shows)."""
+        lines = [f"Report: {self.html_path.resolve()}"]
+        if not every_section:
+            n = {k: sum(s.status == k for s in self.sections)
+                 for k in ("ok", "not_applicable", "failed")}
+            lines.append(f"{len(self.sections)} sections: {n['ok']} answered, "
+                         f"{n['not_applicable']} not applicable, {n['failed']} failed")
         for s in self.sections:
+            if s.status == "ok" and not every_section:
+                continue
             state = {"ok": "ok", "not_applicable": f"not applicable — {s.reason}"}.get(
                 s.status, f"FAILED — {s.error}")
             lines.append(f"  {s.notebook}: {state}")
