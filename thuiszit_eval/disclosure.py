@@ -59,7 +59,7 @@ TOTAL_LABEL = re.compile(r"^(total|totaal|all|alle|all episodes|alle episodes|ov
                          r"all pupils|alle leerlingen|__all__)$", flags=re.I)
 #: A suppressed cell as the package writes it: "<10", "onderdrukt …", "suppressed …".
 SUPPRESSED_CELL = re.compile(r"^\s*(<\s*\d+|onderdrukt.*|suppressed.*|minder dan \d+|"
-                             r"fewer than \d+)\s*$", flags=re.I)
+                             r"fewer than \d+|niet getoond.*|not shown.*)\s*$", flags=re.I)
 
 _NUM = r"\d{1,3}(?:[.,\u00a0\u202f ]\d{3})+|\d+"
 _PCT = r"(\d+(?:[.,]\d+)?)\s?%"
@@ -93,6 +93,25 @@ def share_is_safe(k: float, n: float, min_cell: int = 10) -> bool:
         return False
     k, rest = round(float(k)), round(float(n) - float(k))
     return all(c == 0 or c >= min_cell for c in (k, rest))
+
+
+def shown_share_is_safe(p: float, n: float, min_cell: int = 10, digits: int = 0) -> bool:
+    """Whether the share ``p`` (0–1) of ``n``, shown with ``digits`` decimals, may be shown:
+    the count behind it (``p·n``, rounded) and its complement are safe
+    (:func:`share_is_safe`), and so is every whole count a reader can take the share *as
+    written* to be (what :func:`scan_report` checks: "3% of 350" may be 9 pupils). A
+    Kaplan–Meier or Aalen–Johansen share is no exact fraction; ``p·n`` stands for its count.
+
+    >>> shown_share_is_safe(0.03, 350), shown_share_is_safe(0.10, 350)
+    (False, True)
+    >>> shown_share_is_safe(0.0, 350), shown_share_is_safe(0.5, 8)
+    (True, False)
+    """
+    if p is None or n is None or not (np.isfinite(p) and np.isfinite(n)):
+        return False
+    if not share_is_safe(p * n, n, min_cell):
+        return False
+    return _share_finding(f"{100 * p:.{digits}f}", n, min_cell) is None
 
 
 def _number(text: str) -> float | None:
