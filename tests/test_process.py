@@ -218,3 +218,32 @@ def test_presented_tables_are_text_in_both_languages(ex, demo):
     assert nl.iloc[0, 2].count(",") == 3  # "1,39 (1,14–1,70)": Dutch decimal commas
     small = present_fidelity(fidelity_table(trajectories(ex)), "nl")
     assert set(small.iloc[:, 0]) == {"<10"} and set(small.iloc[:, 3]) == {"–"}
+
+
+def test_km_shares_that_give_a_count_back_are_hidden():
+    from thuiszit_eval.process import _km_row
+
+    # 350 episodes, 10 reach the step on day 5, the rest are censored on day 100:
+    # "3%" of 350 may be 9 pupils, so the share within 2 weeks is hidden
+    d = pd.DataFrame({"duration": [5.0] * 10 + [100.0] * 340, "event": [1] * 10 + [0] * 340})
+    row = _km_row(d, [14.0], "reached", ["2w"], min_at_risk=10)
+    assert np.isnan(row["reached_2w"]) and np.isnan(row["reached_2w_lower"])
+    # 35 of 350 (10%): shown
+    d = pd.DataFrame({"duration": [5.0] * 35 + [100.0] * 315, "event": [1] * 35 + [0] * 315})
+    row = _km_row(d, [14.0], "reached", ["2w"], min_at_risk=10)
+    assert row["reached_2w"] == pytest.approx(0.10)
+    assert _km_row(d, [14.0], "reached", ["2w"])["reached_2w"] == pytest.approx(0.10)
+
+
+def test_present_waiting_says_a_suppressed_count_in_words():
+    from thuiszit_eval.process import present_waiting
+
+    tab = pd.DataFrame([{"label": "wachtlijst", "n": 67, "events": 26, "median_days": 96.0,
+                         "median_lower": 66.0, "median_upper": 151.0,
+                         "still_waiting_8w": 0.74, "still_waiting_8w_lower": 0.62,
+                         "still_waiting_8w_upper": 0.89, "n_still_waiting": "<10"}])
+    col = present_waiting(tab, "nl").T.iloc[:, 0].tolist()
+    assert col[-1] == "onderdrukt (te weinig leerlingen)" and "<10" not in col
+    assert col[3] == "74% (62%–89%)"
+    tab.loc[0, "n_still_waiting"] = 41
+    assert present_waiting(tab, "en").T.iloc[-1, 0] == "41"
