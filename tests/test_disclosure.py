@@ -305,3 +305,20 @@ def test_scrub_notebook_removes_local_paths(tmp_path):
     assert back.metadata["papermill"] == {"duration": 2.0}
     assert "min_cell = 10" in back.cells[0].source
     assert not scrub_notebook(path)  # nothing left to change
+
+
+def test_the_kernels_log_is_scanned_and_scrubbed_of_local_paths(tmp_path):
+    from thuiszit_eval.disclosure import scan_outputs, scrub_log
+
+    log = tmp_path / "notebooks" / "kernels.log"
+    log.parent.mkdir()
+    log.write_text("[IPKernelApp] WARNING | Kernel is running over TCP\n"
+                   "/home/ana/thuiszit/.venv/lib/python3.11/site-packages/x.py:12: "
+                   "RuntimeWarning: overflow in exp\n", encoding="utf-8")
+    assert scan_outputs(tmp_path, set(), MIN_CELL, ["/home/ana"]) == [
+        "notebooks/kernels.log: a local path"]
+    assert scrub_log(log, ["/home/ana"])
+    text = log.read_text(encoding="utf-8")
+    assert "/home" not in text and "RuntimeWarning: overflow in exp" in text
+    assert scan_outputs(tmp_path, set(), MIN_CELL, ["/home/ana"]) == []
+    assert not scrub_log(log, ["/home/ana"])  # nothing left to remove

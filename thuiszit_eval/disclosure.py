@@ -313,7 +313,8 @@ def scan_csv(path: str | Path, ids: Iterable[str], min_cell: int = 10) -> list[s
 def scan_outputs(folder: str | Path, ids: Iterable[str], min_cell: int = 10,
                  local_paths: Iterable[str] = ()) -> list[str]:
     """Every finding in what the report wrote to ``folder``: ``report.html``, every CSV,
-    and the executed notebooks (ids in their outputs, local paths anywhere)."""
+    the executed notebooks (ids in their outputs, local paths anywhere) and the kernels'
+    log beside them (``notebooks/*.log``: any absolute path, see :func:`scrub_log`)."""
     folder = Path(folder)
     ids = set(ids)
     findings = []
@@ -324,6 +325,10 @@ def scan_outputs(folder: str | Path, ids: Iterable[str], min_cell: int = 10,
     for csv in sorted(folder.rglob("*.csv")):
         findings += scan_csv(csv, ids, min_cell)
     paths = [p for p in local_paths if p]
+    for log in sorted(folder.glob("notebooks/*.log")):  # the kernels' messages
+        text = log.read_text(encoding="utf-8", errors="replace")
+        if any(p in text for p in paths) or _ABS_PATH.search(_ANSI.sub("", text)):
+            findings.append(f"notebooks/{log.name}: a local path")
     for nb in sorted(folder.glob("notebooks/*.ipynb")):
         text = nb.read_text(encoding="utf-8")
         leaked = sorted(ids & set(re.findall(r"[A-Za-z0-9_-]{4,64}", text)))
@@ -735,6 +740,25 @@ def scrub_paths(text: str, paths: Iterable[str] = ()) -> str:
     for p in sorted({str(p) for p in paths if p}, key=len, reverse=True):
         text = re.sub(re.escape(p) + r"[^\s'\"]*", "…", text)
     return _ABS_PATH.sub("…", text)
+
+
+def scrub_log(path: str | Path, paths: Iterable[str] = ()) -> bool:
+    """Remove local paths (and terminal colours) from a text file saved beside the report,
+    such as ``notebooks/kernels.log``, whose warnings name the files they come from.
+    Returns whether the file changed.
+
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "kernels.log"
+    >>> _ = p.write_text("/home/ana/.venv/lib/x.py:3: RuntimeWarning: overflow\\n")
+    >>> scrub_log(p, ["/home/ana"]), p.read_text()
+    (True, '… RuntimeWarning: overflow\\n')
+    """
+    path = Path(path)
+    before = path.read_text(encoding="utf-8", errors="replace")
+    after = scrub_paths(before, paths)
+    if after != before:
+        path.write_text(after, encoding="utf-8")
+    return after != before
 
 
 def scrub_notebook(path: str | Path, paths: Iterable[str] = ()) -> bool:
