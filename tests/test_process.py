@@ -247,3 +247,20 @@ def test_present_waiting_says_a_suppressed_count_in_words():
     assert col[3] == "74% (62%–89%)"
     tab.loc[0, "n_still_waiting"] = 41
     assert present_waiting(tab, "en").T.iloc[-1, 0] == "41"
+
+
+def test_fidelity_shares_as_written_give_no_small_count_back():
+    from thuiszit_eval.fidelity import CRITERIA
+
+    # 340 of 350 meet the first criterion: both counts are safe, but "97%" of 350 may leave
+    # 9 who do not; the second is met by 175 of 350 (50%): shown
+    n = 350
+    traj = pd.DataFrame({c: [True] * n for c in CRITERIA})
+    traj[CRITERIA[0]] = [True] * 340 + [False] * 10
+    traj[CRITERIA[1]] = [True] * 175 + [False] * 175
+    traj["in_protocol"] = traj[list(CRITERIA)].all(axis=1)
+    tab = fidelity_table(traj, min_cell=10, lang="en").set_index("criterion")
+    assert tab.loc[CRITERIA[0], "met"] == 340 and tab.loc[CRITERIA[0], "not_met"] == 10
+    assert pd.isna(tab.loc[CRITERIA[0], "share_met"])
+    assert tab.loc[CRITERIA[1], "share_met"] == pytest.approx(0.5)
+    assert pd.isna(tab.loc[CRITERIA[2], "share_met"])  # 0 not met: a suppressed count
