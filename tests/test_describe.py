@@ -212,3 +212,25 @@ def test_endings_and_counts(demo_episodes):
     assert np.allclose(e.groupby("episode_type")["pct"].sum(), 100.0)
     c = counts_table(demo_episodes, "swv_id")
     assert c["n"].sum() == len(demo_episodes)
+
+
+def test_complement_suppression_hides_a_count_whose_rest_is_small():
+    # Back to School: 83 episodes, 76 living with their parents; the 7 others are spread
+    # over levels each suppressed, but 83 − 76 gives their sum back (and "76 (91,6%)")
+    ep = pd.DataFrame({
+        "main_intervention": ["usual_care"] * 60 + ["bts"] * 83,
+        "living": ["parents"] * 30 + ["foster"] * 15 + ["other"] * 15
+        + ["parents"] * 76 + ["foster"] * 4 + ["other"] * 3,
+    })
+    t1 = table_one(ep, variables=["living"], reference="usual_care")
+    w = wide(t1, 10, group_labels=False).set_index("level")
+    assert w.loc["parents", "bts"] == "<10"  # hidden: else 83 − 76 = 7 is known
+    assert w.loc["", "bts"] == "83"  # the group size stays
+    before = suppress_small(t1, ["n"], 10, within=[["variable", "group"]])
+    assert before.loc[(t1["level"] == "parents") & (t1["group"] == "bts"), "n"].item() == 76
+    # the rule on its own: the set's hidden rest must be 0 or >= min_cell
+    t = pd.DataFrame({"g": ["a"] * 3 + ["b"] * 3, "n": [76, 4, 3, 50, 6, 5]})
+    out = suppress_small(t, ["n"], 10, complement=[["g"]])
+    assert out["n"].tolist() == ["<10", "<10", "<10", 50, "<10", "<10"]  # b: rest 11
+    # without a shown total, nothing more is hidden
+    assert suppress_small(t, ["n"], 10)["n"].tolist() == [76, "<10", "<10", 50, "<10", "<10"]

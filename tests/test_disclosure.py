@@ -21,8 +21,10 @@ from thuiszit_eval.disclosure import (
     scan_csv,
     scan_report,
     scan_table,
+    scan_text,
     scrub_notebook,
     share_is_safe,
+    shown_share_is_safe,
 )
 from thuiszit_eval.narrative import Narrator, markdown, share, share_with_interval
 from thuiszit_eval.simulate import write_shape, write_simulated_cohort
@@ -63,6 +65,22 @@ def test_share_helpers_suppress_unsafe_shares():
     assert share_with_interval(0.40, 0.30, 0.50, "en") == "40% (30%–50%)"  # old callers
 
 
+def test_a_share_is_shown_only_where_no_count_it_may_stand_for_is_small():
+    # "3% of 350": 10.5 pupils is safe, but 3% as written may be 9 (2.6%): suppressed
+    assert not shown_share_is_safe(0.03, 350, MIN_CELL)
+    assert scan_text("3% of 350", MIN_CELL)  # the scan agrees
+    assert shown_share_is_safe(0.10, 350, MIN_CELL)
+    assert scan_text("10% of 350", MIN_CELL) == []
+    assert shown_share_is_safe(0.03, 350, MIN_CELL, digits=1)  # "3.0%": 10 or 11 pupils
+    assert not shown_share_is_safe(0.98, 350, MIN_CELL)  # the rest, 7, is small
+    assert not shown_share_is_safe(0.5, 8, MIN_CELL)  # the group itself is small
+    assert not shown_share_is_safe(float("nan"), 350, MIN_CELL)
+    # the share helpers follow the same rule: k = 10 is safe, its share as written is not
+    assert share(10, 350, "en") == "suppressed (too few pupils)"
+    assert share(35, 350, "en") == "10%"
+    assert share_with_interval(0.03, 0.02, 0.04, "en", n=350) == "suppressed (too few pupils)"
+
+
 # --------------------------------------------------------------------------- the scan
 
 
@@ -100,11 +118,13 @@ def test_scan_finds_a_suppressed_cell_that_a_total_gives_back():
     assert any("total minus the shown cells" in f for f in scan_table(t, MIN_CELL))
     t.loc[3, "Episodes"] = "<10"  # two suppressed cells: neither can be told apart
     assert scan_table(t, MIN_CELL) == []
-    # the front page's secondary suppression (a count hidden so that the total cannot give
-    # the small one back) is a suppressed cell too, in either language
-    for hidden in ("not shown (small numbers)", "niet getoond (kleine aantallen)"):
-        t.loc[3, "Episodes"] = hidden
-        assert scan_table(t, MIN_CELL) == []
+    # a cell hidden by secondary suppression ("not shown (small numbers)") counts as
+    # suppressed: with it, the total gives back neither hidden cell
+    t = pd.DataFrame({"group": ["Alle episodes", "a", "b", "c"],
+                      "Episodes": ["120", "70", "<10", "niet getoond (kleine aantallen)"]})
+    assert scan_table(t, MIN_CELL) == []
+    t.loc[3, "Episodes"] = "45"
+    assert any("total minus the shown cells" in f for f in scan_table(t, MIN_CELL))
 
 
 def test_scan_finds_ids_and_small_counts_as_before():
@@ -285,3 +305,20 @@ def test_scrub_notebook_removes_local_paths(tmp_path):
     assert back.metadata["papermill"] == {"duration": 2.0}
     assert "min_cell = 10" in back.cells[0].source
     assert not scrub_notebook(path)  # nothing left to change
+
+
+def test_the_kernels_log_is_scanned_and_scrubbed_of_local_paths(tmp_path):
+    from thuiszit_eval.disclosure import scan_outputs, scrub_log
+
+    log = tmp_path / "notebooks" / "kernels.log"
+    log.parent.mkdir()
+    log.write_text("[IPKernelApp] WARNING | Kernel is running over TCP\n"
+                   "/home/ana/thuiszit/.venv/lib/python3.11/site-packages/x.py:12: "
+                   "RuntimeWarning: overflow in exp\n", encoding="utf-8")
+    assert scan_outputs(tmp_path, set(), MIN_CELL, ["/home/ana"]) == [
+        "notebooks/kernels.log: a local path"]
+    assert scrub_log(log, ["/home/ana"])
+    text = log.read_text(encoding="utf-8")
+    assert "/home" not in text and "RuntimeWarning: overflow in exp" in text
+    assert scan_outputs(tmp_path, set(), MIN_CELL, ["/home/ana"]) == []
+    assert not scrub_log(log, ["/home/ana"])  # nothing left to remove

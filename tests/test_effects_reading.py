@@ -206,3 +206,17 @@ def test_no_verdict_is_read_from_an_interval_that_is_not_finite():
     assert "nan" not in rd_.hazard_ratio_reading(hr, say_en, 28, "en", True).data
     assert rd_.fmt_hr(hr, say_en, "en") == "1.20"
     assert rd_.fmt_days(float("inf"), "nl") == "niet beschikbaar"
+
+
+def test_eligibility_table_hides_shares_of_a_small_or_unsafe_group(say):
+    from thuiszit_eval.messages import t
+
+    supp = t("suppressed", say.lang)
+    small = pd.DataFrame({"pupil_id": list("abcdefgh"),
+                          "start_day": [3, 5, 40, None, None, 10, 2, 1]})
+    tab = rd.eligibility_table(small, say, 28, say.lang, 10)
+    assert tab.iloc[:, 0].tolist() == ["<10", "<10", supp, supp, supp]
+    big = pd.DataFrame({"pupil_id": [f"p{i}" for i in range(100)],
+                        "start_day": [5.0] * 50 + [40.0] * 45 + [np.nan] * 5})
+    tab = rd.eligibility_table(big, say, 28, say.lang, 10)
+    assert tab.iloc[:, 0].tolist() == ["100", "100", "50%", "45%", supp]  # 5 never started

@@ -173,3 +173,24 @@ def test_narrative_sections_and_placeholders_match(demo):
     for name in nl:
         assert fields(nl[name]) == fields(en[name]), name
         assert fields(nl[name]) <= set(nums), name
+
+
+def test_shares_that_give_a_count_back_are_hidden():
+    # 1 of 15 (6.7%) and 14 of 15 give a pupil back; 20 of 40 does not
+    assert not M.shareable(1 / 15, 15) and not M.shareable(14 / 15, 15)
+    assert M.shareable(20 / 40, 40)
+    assert not M.shareable(0.03, 350)  # "3%" of 350 may be 9
+    assert M.shareable(0.3, 350) and not M.shareable(0.3, 350, n_risk=12)  # 3.6 of 12
+    with pytest.raises(M.NotEstimable):
+        M.require_shareable(19, 10)
+    M.require_shareable(20, 10)
+
+
+def test_occupation_table_hides_unsafe_shares():
+    so = SimpleNamespace(states=("home", "full"), n=100, at_times=lambda times: pd.DataFrame(
+        {"time": [28.0, 28.0, 91.0, 91.0], "state": ["home", "full"] * 2,
+         "pstate": [0.97, 0.03, 0.6, 0.4]}),
+        table=pd.DataFrame({"time": [1.0, 100.0], "n_risk": [100, 90]}))
+    occ = M.occupation_table(so, [28, 91], lang="en", formatted=False)
+    assert occ.loc[28.0].isna().all()  # 3 of 100 back, 97 at home: both hidden
+    assert occ.loc[91.0].round(6).tolist() == [60.0, 40.0]

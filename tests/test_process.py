@@ -218,3 +218,49 @@ def test_presented_tables_are_text_in_both_languages(ex, demo):
     assert nl.iloc[0, 2].count(",") == 3  # "1,39 (1,14–1,70)": Dutch decimal commas
     small = present_fidelity(fidelity_table(trajectories(ex)), "nl")
     assert set(small.iloc[:, 0]) == {"<10"} and set(small.iloc[:, 3]) == {"–"}
+
+
+def test_km_shares_that_give_a_count_back_are_hidden():
+    from thuiszit_eval.process import _km_row
+
+    # 350 episodes, 10 reach the step on day 5, the rest are censored on day 100:
+    # "3%" of 350 may be 9 pupils, so the share within 2 weeks is hidden
+    d = pd.DataFrame({"duration": [5.0] * 10 + [100.0] * 340, "event": [1] * 10 + [0] * 340})
+    row = _km_row(d, [14.0], "reached", ["2w"], min_at_risk=10)
+    assert np.isnan(row["reached_2w"]) and np.isnan(row["reached_2w_lower"])
+    # 35 of 350 (10%): shown
+    d = pd.DataFrame({"duration": [5.0] * 35 + [100.0] * 315, "event": [1] * 35 + [0] * 315})
+    row = _km_row(d, [14.0], "reached", ["2w"], min_at_risk=10)
+    assert row["reached_2w"] == pytest.approx(0.10)
+    assert _km_row(d, [14.0], "reached", ["2w"])["reached_2w"] == pytest.approx(0.10)
+
+
+def test_present_waiting_says_a_suppressed_count_in_words():
+    from thuiszit_eval.process import present_waiting
+
+    tab = pd.DataFrame([{"label": "wachtlijst", "n": 67, "events": 26, "median_days": 96.0,
+                         "median_lower": 66.0, "median_upper": 151.0,
+                         "still_waiting_8w": 0.74, "still_waiting_8w_lower": 0.62,
+                         "still_waiting_8w_upper": 0.89, "n_still_waiting": "<10"}])
+    col = present_waiting(tab, "nl").T.iloc[:, 0].tolist()
+    assert col[-1] == "onderdrukt (te weinig leerlingen)" and "<10" not in col
+    assert col[3] == "74% (62%–89%)"
+    tab.loc[0, "n_still_waiting"] = 41
+    assert present_waiting(tab, "en").T.iloc[-1, 0] == "41"
+
+
+def test_fidelity_shares_as_written_give_no_small_count_back():
+    from thuiszit_eval.fidelity import CRITERIA
+
+    # 340 of 350 meet the first criterion: both counts are safe, but "97%" of 350 may leave
+    # 9 who do not; the second is met by 175 of 350 (50%): shown
+    n = 350
+    traj = pd.DataFrame({c: [True] * n for c in CRITERIA})
+    traj[CRITERIA[0]] = [True] * 340 + [False] * 10
+    traj[CRITERIA[1]] = [True] * 175 + [False] * 175
+    traj["in_protocol"] = traj[list(CRITERIA)].all(axis=1)
+    tab = fidelity_table(traj, min_cell=10, lang="en").set_index("criterion")
+    assert tab.loc[CRITERIA[0], "met"] == 340 and tab.loc[CRITERIA[0], "not_met"] == 10
+    assert pd.isna(tab.loc[CRITERIA[0], "share_met"])
+    assert tab.loc[CRITERIA[1], "share_met"] == pytest.approx(0.5)
+    assert pd.isna(tab.loc[CRITERIA[2], "share_met"])  # 0 not met: a suppressed count

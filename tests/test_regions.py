@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from thuiszit_eval.cohort import Cohort
@@ -71,3 +72,23 @@ def test_dutch_and_english_narratives_match():
     assert list(nl) == list(en)
     for name in nl:
         assert fields(nl[name]) == fields(en[name]), name
+
+
+def test_a_share_that_gives_a_count_back_is_hidden(demo):
+    data, _ = demo
+    data = data.copy()
+    data["swv_id"] = data["swv_id"].astype(str)
+    a = data.index[data["swv_id"] == data["swv_id"].iloc[0]][:40]
+    data = data.drop(data.index[(data["swv_id"] == data["swv_id"].iloc[0])].difference(a))
+    # region a: 3 of 40 back within 91 days (7.5%: 3 pupils); the rest return later
+    data.loc[a, "event"] = 1
+    data.loc[a, "duration"] = [10.0] * 3 + [200.0] * 37
+    tab = region_table(data, "swv_id", min_cell=10).set_index("swv_id")
+    row = tab.loc[data.loc[a[0], "swv_id"]]
+    assert row["n"] == 40 and row["observed"] == 40  # the counts stay
+    assert pd.isna(row["share"]) and pd.isna(row["funnel"]) and pd.isna(row["n_eff"])
+    others = tab.drop(index=row.name)
+    shown = pd.to_numeric(others["share"], errors="coerce").notna()
+    assert shown.all()  # the other (large) regions' shares are safe: still shown
+    assert set(others["funnel"]) <= {"within", "above 95%", "above 99.8%", "below 95%",
+                                     "below 99.8%"}

@@ -364,6 +364,7 @@ def suppress_small(
     *,
     hide: Mapping[str, Sequence[str]] | None = None,
     within: Sequence[Sequence[str]] = (),
+    complement: Sequence[Sequence[str]] = (),
 ) -> pd.DataFrame:
     """Replace every count below ``min_cell`` by ``"<min_cell"``, so none can be read back.
 
@@ -375,6 +376,11 @@ def suppress_small(
        add up to the group's n). Where such a set has exactly one suppressed count, it
        could be recovered by subtraction, so the smallest other count of the set is
        suppressed too; repeated over all groupings until nothing changes.
+    3. **Complement**: ``complement`` lists groupings whose total is *shown* (e.g. Table
+       1's group sizes). The total minus the shown counts is the sum of the suppressed
+       ones ("76 (91,6%)" of 83 leaves 7 for the other levels); where that sum is 1 to
+       ``min_cell − 1``, the smallest shown count of the set is suppressed too, until the
+       hidden rest is 0 or at least ``min_cell``.
 
     Returns a copy; the count columns become ``object`` (ints and texts).
 
@@ -391,6 +397,14 @@ def suppress_small(
         changed = True
         while changed:
             changed = False
+            for keys in complement:
+                key = [df[k] for k in keys] if keys else np.zeros(len(df), dtype=int)
+                rest = x.where(sup, 0).groupby(key, dropna=False).transform("sum")
+                cand = x.where((rest >= 1) & (rest < min_cell) & ~sup & x.notna())
+                if cand.notna().any():
+                    pick = cand.groupby(key, dropna=False).idxmin().dropna()
+                    sup.loc[pick.to_numpy()] = True
+                    changed = True
             for keys in within:
                 key = [df[k] for k in keys] if keys else np.zeros(len(df), dtype=int)
                 n_sup = sup.groupby(key, dropna=False).transform("sum")
@@ -452,6 +466,7 @@ def wide(
         min_cell,
         hide={"n": ["value", "sd", "smd"]},
         within=[["variable", "group"], ["variable", "level"]],
+        complement=[["variable", "group"]],  # the levels add up to the group's n, shown
     )
     # continuous rows take part too: a mean over fewer than min_cell pupils is hidden
     ref_hidden = s.loc[s["n"].map(lambda v: isinstance(v, str)) & counted]

@@ -96,6 +96,25 @@ def share_is_safe(k: float, n: float, min_cell: int = 10) -> bool:
     return all(c == 0 or c >= min_cell for c in (k, rest))
 
 
+def shown_share_is_safe(p: float, n: float, min_cell: int = 10, digits: int = 0) -> bool:
+    """Whether the share ``p`` (0–1) of ``n``, shown with ``digits`` decimals, may be shown:
+    the count behind it (``p·n``, rounded) and its complement are safe
+    (:func:`share_is_safe`), and so is every whole count a reader can take the share *as
+    written* to be (what :func:`scan_report` checks: "3% of 350" may be 9 pupils). A
+    Kaplan–Meier or Aalen–Johansen share is no exact fraction; ``p·n`` stands for its count.
+
+    >>> shown_share_is_safe(0.03, 350), shown_share_is_safe(0.10, 350)
+    (False, True)
+    >>> shown_share_is_safe(0.0, 350), shown_share_is_safe(0.5, 8)
+    (True, False)
+    """
+    if p is None or n is None or not (np.isfinite(p) and np.isfinite(n)):
+        return False
+    if not share_is_safe(p * n, n, min_cell):
+        return False
+    return _share_finding(f"{100 * p:.{digits}f}", n, min_cell) is None
+
+
 def _number(text: str) -> float | None:
     """An integer as written in a report: 1.234 / 1,234 / 1 234 (thousands) or 191."""
     digits = re.sub(r"[.,\u00a0\u202f ]", "", text)
@@ -295,7 +314,8 @@ def scan_csv(path: str | Path, ids: Iterable[str], min_cell: int = 10) -> list[s
 def scan_outputs(folder: str | Path, ids: Iterable[str], min_cell: int = 10,
                  local_paths: Iterable[str] = ()) -> list[str]:
     """Every finding in what the report wrote to ``folder``: ``report.html``, every CSV,
-    and the executed notebooks (ids in their outputs, local paths anywhere)."""
+    the executed notebooks (ids in their outputs, local paths anywhere) and the kernels'
+    log beside them (``notebooks/*.log``: any absolute path, see :func:`scrub_log`)."""
     folder = Path(folder)
     ids = set(ids)
     findings = []
@@ -306,6 +326,10 @@ def scan_outputs(folder: str | Path, ids: Iterable[str], min_cell: int = 10,
     for csv in sorted(folder.rglob("*.csv")):
         findings += scan_csv(csv, ids, min_cell)
     paths = [p for p in local_paths if p]
+    for log in sorted(folder.glob("notebooks/*.log")):  # the kernels' messages
+        text = log.read_text(encoding="utf-8", errors="replace")
+        if any(p in text for p in paths) or _ABS_PATH.search(_ANSI.sub("", text)):
+            findings.append(f"notebooks/{log.name}: a local path")
     for nb in sorted(folder.glob("notebooks/*.ipynb")):
         text = nb.read_text(encoding="utf-8")
         leaked = sorted(ids & set(re.findall(r"[A-Za-z0-9_-]{4,64}", text)))
@@ -717,6 +741,25 @@ def scrub_paths(text: str, paths: Iterable[str] = ()) -> str:
     for p in sorted({str(p) for p in paths if p}, key=len, reverse=True):
         text = re.sub(re.escape(p) + r"[^\s'\"]*", "…", text)
     return _ABS_PATH.sub("…", text)
+
+
+def scrub_log(path: str | Path, paths: Iterable[str] = ()) -> bool:
+    """Remove local paths (and terminal colours) from a text file saved beside the report,
+    such as ``notebooks/kernels.log``, whose warnings name the files they come from.
+    Returns whether the file changed.
+
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "kernels.log"
+    >>> _ = p.write_text("/home/ana/.venv/lib/x.py:3: RuntimeWarning: overflow\\n")
+    >>> scrub_log(p, ["/home/ana"]), p.read_text()
+    (True, '… RuntimeWarning: overflow\\n')
+    """
+    path = Path(path)
+    before = path.read_text(encoding="utf-8", errors="replace")
+    after = scrub_paths(before, paths)
+    if after != before:
+        path.write_text(after, encoding="utf-8")
+    return after != before
 
 
 def scrub_notebook(path: str | Path, paths: Iterable[str] = ()) -> bool:

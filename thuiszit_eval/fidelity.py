@@ -48,6 +48,7 @@ import pandas as pd
 from scipy import stats
 
 from .describe import age_in_years, suppress_small
+from .disclosure import shown_share_is_safe
 from .estimability import NotApplicable
 from .messages import MESSAGES, t
 from .outcomes import SAME_DAY, OutcomeDefinition, survival_table
@@ -172,6 +173,10 @@ def fidelity_table(traj: pd.DataFrame, min_cell: int | None = 10, lang: str = "n
         return out
     est = ["share_met", "share_lower", "share_upper"]
     small = (out["met"] < min_cell) | (out["not_met"] < min_cell)
+    # the share as written ("3%" of 350 may be 9) gives no small count back either
+    unsafe = [not shown_share_is_safe(p, m, min_cell) for p, m in zip(out["share_met"], n,
+                                                                       strict=True)]
+    out.loc[unsafe, est] = np.nan
     shown = suppress_small(out, ["n", "met", "not_met", "n_unknown"], min_cell,
                            hide={"n": est, "met": est, "not_met": est})
     for c in ("met", "not_met"):
@@ -240,7 +245,9 @@ def protocol_outcomes(cohort: Cohort, traj: pd.DataFrame | None = None,
                        median_upper=med["upper"])
             for _, r in km.at_times(times).iterrows():
                 k = f"returned_{r['time']:g}d"
-                if min_cell and r["n_risk"] < min_cell:  # too few left to show a share
+                # too few left to show a share, or one that gives a small count back
+                if min_cell and (r["n_risk"] < min_cell or not shown_share_is_safe(
+                        r["returned"], len(d), min_cell)):
                     r[["returned", "returned_lower", "returned_upper"]] = np.nan
                 row.update({k: r["returned"], f"{k}_lower": r["returned_lower"],
                             f"{k}_upper": r["returned_upper"]})

@@ -741,6 +741,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "estimable.need.back_to_school": {
         "nl": "episodes waarin Back to School is gestart",
         "en": "episodes in which Back to School started"},
+    "estimable.need.shares": {
+        "nl": "genoeg episodes voor een aandeel: een aandeel en de rest moeten elk minstens de "
+        "minimale celgrootte tellen",
+        "en": "enough episodes for a share: a share and its rest must each count at least the "
+        "minimum cell size"},
     "estimable.need.two_groups": {
         "nl": "twee vergelijkbare groepen (Back to School en een vergelijkingsgroep) van "
         "voldoende omvang",

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .cohort import Cohort
-from .estimability import require_table
+from .estimability import NotEstimable, require_table
 from .messages import by_lang
 from .outcomes import (
     FULL_WEEK_DAYPARTS,
@@ -285,6 +285,10 @@ def occupation_table(so: StateOccupation, times: Sequence[float], *, lang: str =
     n_at = np.where(idx < len(n), n.to_numpy()[np.minimum(idx, len(n) - 1)], 0)
     out = 100 * at
     out[n_at < min_cell] = np.nan
+    # a share of the cohort's episodes is shown only where no small count follows from it
+    safe = np.array([[shareable(p, so.n, min_cell, n_risk=k) for p in row]
+                     for row, k in zip(at.to_numpy(float), n_at, strict=True)], dtype=bool)
+    out = out.where(safe.reshape(out.shape) if out.size else out.notna())
     lab = STATE_LABELS.get(lang, STATE_LABELS["en"])
     out = out.rename(columns=lab).rename_axis(None, axis=1)
     if not formatted:
@@ -307,6 +311,8 @@ def relapse_curve(cohort: Cohort, times: Sequence[float] = (91, 182, 365),
     rt = relapse_table(cohort, next_types=next_types)
     fit = kaplan_meier(rt.data)
     at = fit.at_times(times)
+    ok = [shareable(p, len(rt.data), min_cell) for p in at["returned"]]
+    at.loc[~np.array(ok, dtype=bool), ["returned", "returned_lower", "returned_upper"]] = np.nan
     tab = pd.DataFrame({"time": at["time"], "n_risk": at["n_risk"].astype(int),
                         "relapse": at["returned"], "lower": at["returned_lower"],
                         "upper": at["returned_upper"]})
@@ -330,13 +336,20 @@ def sustained_sensitivity(cohort: Cohort, weeks: Sequence[int] = (2, 4, 8),
     for k in weeks:
         st = survival_table(cohort, OutcomeDefinition(event="sustained_return",
                                                       sustained_weeks=int(k)))
-        aj = aalen_johansen(st.data)
-        r = aj.at_times([at_day], 1).iloc[0]
         d = st.data
+        if (d["event"] == 1).any():
+            r = aalen_johansen(d).at_times([at_day], 1).iloc[0]
+        else:  # no sustained return at all (a small cohort): the incidence is 0 throughout
+            r = pd.Series({"pstate": 0.0, "lower": np.nan, "upper": np.nan})
         rows.append({"sustained_weeks": int(k), "episodes": len(d),
                      "events": int(((d["event"] == 1) & (d["duration"] <= at_day)).sum()),
                      "share": r["pstate"], "lower": r["lower"], "upper": r["upper"]})
-    return suppress_small(pd.DataFrame(rows), ["episodes", "events"], min_cell,
+    out = pd.DataFrame(rows)
+    if len(out):
+        ok = [shareable(p, n, min_cell) for p, n in zip(out["share"], out["episodes"],
+                                                         strict=True)]
+        out.loc[~np.array(ok, dtype=bool), ["share", "lower", "upper"]] = np.nan
+    return suppress_small(out, ["episodes", "events"], min_cell,
                           hide={"episodes": ["share", "lower", "upper"],
                                 "events": ["share", "lower", "upper"]})
 
@@ -344,6 +357,40 @@ def sustained_sensitivity(cohort: Cohort, weeks: Sequence[int] = (2, 4, 8),
 # --------------------------------------------------------------------------- display
 _COLS = by_lang("multistate.col", ("time", "n_risk", "relapse", "ci", "sustained_weeks",
                                    "episodes", "events", "share"))
+
+
+def shareable(p: float, n: float, min_cell: int = 10, n_risk: float | None = None) -> bool:
+    """Whether a share ``p`` (0–1) of ``n`` episodes may be shown, as this module writes
+    it (0 or 1 decimal): no count from 1 to ``min_cell − 1`` follows from it or from its
+    rest (:func:`thuiszit_eval.disclosure.shown_share_is_safe`); with ``n_risk`` (the
+    histories still followed) the same holds for ``p·n_risk``.
+
+    >>> shareable(0.067, 15), shareable(0.5, 40), shareable(0.5, 40, n_risk=12)
+    (False, True, False)
+    """
+    from .disclosure import share_is_safe, shown_share_is_safe
+
+    if p is None or not np.isfinite(p):
+        return False
+    if not all(shown_share_is_safe(p, n, min_cell, d) for d in (0, 1)):
+        return False
+    return n_risk is None or share_is_safe(p * n_risk, n_risk, min_cell)
+
+
+def require_shareable(n: int, min_cell: int = 10) -> None:
+    """Raise :class:`~thuiszit_eval.estimability.NotEstimable` when ``n`` episodes are too
+    few for any share to be shown: a share and its rest must each count ``min_cell``, so
+    fewer than ``2·min_cell`` episodes leave nothing to publish.
+
+    >>> require_shareable(40, 10)
+    >>> try:
+    ...     require_shareable(15, 10)
+    ... except NotEstimable as e:
+    ...     print(e.text("en")[:40])
+    Not applicable: this section needs enoug
+    """
+    if n < 2 * min_cell:
+        raise NotEstimable("needs_group", need="shares")
 
 
 def _pct(p: object, lang: str, digits: int = 1) -> str:

@@ -157,10 +157,11 @@ def share(k: float, n: float, lang: str = "nl", digits: int = 0, min_cell: int =
     >>> share(40, 191, "en"), share(4, 191, "en"), share(187, 191, "en")
     ('21%', 'suppressed (too few pupils)', 'suppressed (too few pupils)')
     """
-    from .disclosure import share_is_safe
+    from .disclosure import share_is_safe, shown_share_is_safe
     from .messages import t
 
-    if not share_is_safe(k, n, min_cell):
+    # also as written: "3% of 350" could be 9 pupils to a reader, whatever k is
+    if not (share_is_safe(k, n, min_cell) and shown_share_is_safe(k / n, n, min_cell, digits)):
         return t("suppressed", lang)
     return percent(k / n, lang, digits)
 
@@ -186,10 +187,11 @@ def share_with_interval(p: float, lower: float, upper: float, lang: str = "nl",
     if not np.isfinite(vals[0]):
         return ""
     if n is not None:
-        from .disclosure import share_is_safe
+        from .disclosure import share_is_safe, shown_share_is_safe
         from .messages import t
 
-        if not share_is_safe(vals[0] * float(n) if k is None else k, n, min_cell):
+        if not (share_is_safe(vals[0] * float(n) if k is None else k, n, min_cell)
+                and shown_share_is_safe(vals[0], float(n), min_cell, digits)):
             return t("suppressed", lang)
     shown = percent(vals[0], lang, digits)
     if not np.isfinite(vals[1:]).all():

@@ -67,6 +67,7 @@ import numpy as np
 import pandas as pd
 
 from .describe import suppress_small
+from .disclosure import shown_share_is_safe
 from .estimability import require_table
 from .messages import MESSAGES, t
 from .outcomes import RETURN_REASONS, SAME_DAY, OutcomeDefinition, counting_process
@@ -185,7 +186,9 @@ def _suppress(df: pd.DataFrame, total: str, part: str, hide: Sequence[str],
 def _km_row(data: pd.DataFrame, times: Sequence[float], prefix: str, names: Sequence[str],
             flip: bool = False, min_at_risk: int | None = None) -> dict[str, float]:
     """Median (with CI) and the KM share at ``times`` (returned = 1 − S, or S if flip);
-    shares at times with fewer than ``min_at_risk`` at risk are left missing."""
+    shares at times with fewer than ``min_at_risk`` at risk, or that give back a count
+    below ``min_at_risk`` with the number of rows (as a whole percentage, see
+    :func:`thuiszit_eval.disclosure.shown_share_is_safe`), are left missing."""
     km = kaplan_meier(data, "duration", "event")
     med = km.median().iloc[0]
     row = {"n": len(data), "events": int(data["event"].sum()),
@@ -193,7 +196,10 @@ def _km_row(data: pd.DataFrame, times: Sequence[float], prefix: str, names: Sequ
            "median_upper": med["upper"]}
     at = km.at_times(times)
     for name, (_, r) in zip(names, at.iterrows(), strict=True):
-        if min_at_risk and r["n_risk"] < min_at_risk:
+        share = r["surv"] if flip else r["returned"]
+        # a share of n as shown ("3%" of 350 may be 9) must give no small count back
+        if min_at_risk and (r["n_risk"] < min_at_risk or not shown_share_is_safe(
+                share, len(data), min_at_risk)):
             r = r.copy()
             r[["surv", "lower", "upper", "returned", "returned_lower", "returned_upper"]] = np.nan
         if flip:
@@ -346,7 +352,8 @@ def kept_in_view_table(cohort: Cohort, weeks: int = 8, min_cell: int | None = 10
     row: dict[str, float] = {"n": len(kv), "events": int(kv["event"].sum())}
     if len(kv):
         r = kaplan_meier(kv, "duration", "event").at_times([7.0 * weeks]).iloc[0]
-        if min_cell and r["n_risk"] < min_cell:
+        if min_cell and (r["n_risk"] < min_cell or not shown_share_is_safe(
+                r["returned"], len(kv), min_cell)):
             r[["returned", "returned_lower", "returned_upper"]] = np.nan
         row.update(kept_in_view=r["returned"], kept_in_view_lower=r["returned_lower"],
                    kept_in_view_upper=r["returned_upper"])
@@ -492,7 +499,11 @@ def present_waiting(tab: pd.DataFrame, lang: str = "nl") -> pd.DataFrame:
             w = c[len("still_waiting_"):-1]
             out[head("still_after", lang, w=w)] = fmt_ci(r[c], r[f"{c}_lower"],
                                                         r[f"{c}_upper"], lang)
-    out[head("still_at_end", lang)] = fmt_value(r["n_still_waiting"], lang, "count")
+    # in words when suppressed: the column (shown transposed) also holds shares of all
+    # spells, which "<10" would seem to be the denominator of
+    still = r["n_still_waiting"]
+    out[head("still_at_end", lang)] = (t("suppressed", lang) if isinstance(still, str)
+                                       else fmt_value(still, lang, "count"))
     return pd.DataFrame([out], index=pd.Index([r["label"]], name=head("indicator", lang)))
 
 

@@ -36,6 +36,7 @@ from scipy import stats
 
 from .cohort import Cohort
 from .describe import suppress_small
+from .disclosure import shown_share_is_safe
 from .effects.propensity import design_matrix
 from .estimability import require_events
 from .messages import MESSAGES, by_lang, t
@@ -166,6 +167,12 @@ def region_table(cohort: Cohort | pd.DataFrame, level: str = "swv_id", time: flo
         pos = np.where(out["share"] > hi, f"above {100 * lev:g}%", pos)
         pos = np.where(out["share"] < lo, f"below {100 * lev:g}%", pos)
     out["funnel"] = pos
+    # a region's share is shown (in the table to 1 decimal, in the funnel plot) only where
+    # it and its rest give no count below min_cell back with the region's n
+    unsafe = [not all(shown_share_is_safe(p, n, min_cell, d) for d in (0, 1))
+              for p, n in zip(out["share"], out["n"], strict=True)]
+    out = out.astype({"funnel": object})
+    out.loc[unsafe, ["share", "share_lower", "share_upper", "n_eff", "funnel"]] = np.nan
     out["oe"] = out["observed"] / out["expected"]
     out["oe_lower"], out["oe_upper"] = byar_interval(out["observed"], out["expected"])
     out = out.reset_index()

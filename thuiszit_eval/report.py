@@ -794,7 +794,7 @@ def privacy_check(out: str | Path, cohort, lang: str = "nl", min_cell: int = 10)
     put at the top of the page; a clean report gets one line saying it passed the scan.
     Returns the findings (empty: publishable).
     """
-    from .disclosure import scan_outputs, scrub_notebook
+    from .disclosure import scan_outputs, scrub_log, scrub_notebook
 
     out = Path(out)
     # the cohort, the output, this checkout and the Python environment (in tracebacks)
@@ -804,6 +804,8 @@ def privacy_check(out: str | Path, cohort, lang: str = "nl", min_cell: int = 10)
     paths = [p for p in paths if len(p) > 1]  # never "/" itself
     for nb in sorted((out / "notebooks").glob("*.ipynb")):
         scrub_notebook(nb, paths)
+    for log in sorted((out / "notebooks").glob("*.log")):  # kernels.log: warnings name files
+        scrub_log(log, paths)
     findings = scan_outputs(out, cohort_ids(cohort), min_cell, local_paths=paths)
     report = out / FINDINGS_FILE
     if findings:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from thuiszit_eval.estimability import finite
 from thuiszit_eval.messages import t
-from thuiszit_eval.narrative import Narrator, number, percent
+from thuiszit_eval.narrative import Narrator, number, percent, share
 
 ANALYSES = ("naive", "landmark", "ccw")
 
@@ -77,12 +77,17 @@ def eligibility_table(el: pd.DataFrame, say: Narrator, grace: int, lang: str,
     >>> eligibility_table(eligible_episodes(cohort, protocol), say, 28, "nl", 10)  # doctest: +SKIP
     """
     start = el["start_day"]
+    n = len(el)
+
+    def of_n(k: int) -> str:  # a share only where it and its rest are both >= min_cell
+        return share(k, n, lang, min_cell=min_cell)
+
     return pd.Series({
-        say.text("row_eligible"): suppressed_count(len(el), lang, min_cell),
+        say.text("row_eligible"): suppressed_count(n, lang, min_cell),
         t("pupils", lang): suppressed_count(el["pupil_id"].nunique(), lang, min_cell),
-        say.text("row_started_within", grace=grace): percent(start.le(grace).mean(), lang),
-        say.text("row_started_later"): percent(start.gt(grace).mean(), lang),
-        say.text("row_never"): percent(start.isna().mean(), lang),
+        say.text("row_started_within", grace=grace): of_n(int(start.le(grace).sum())),
+        say.text("row_started_later"): of_n(int(start.gt(grace).sum())),
+        say.text("row_never"): of_n(int(start.isna().sum())),
     }).to_frame(say.text("col_value"))
 
 
