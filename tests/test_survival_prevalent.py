@@ -99,8 +99,14 @@ def test_analyse_uses_delayed_entry(prevalent, tmp_path):
     got = tables["returned_at"]
     want = km.at_times((28, 91, 182, 365))
     g = str(want["group"].iloc[0])
-    np.testing.assert_allclose(got.loc[got.group == g, "returned"].astype(float),
-                               want.loc[want.group == g, "returned"], rtol=1e-9)
+    # an estimate from which a small count could be derived is left empty
+    # (thuiszit_eval.disclosure); every estimate that is given equals the delayed-entry KM
+    shown = got.loc[got.group == g, "returned"].astype(float).to_numpy()
+    given = ~np.isnan(shown)
+    assert given.sum() >= 2
+    np.testing.assert_allclose(shown[given],
+                               want.loc[want.group == g, "returned"].to_numpy()[given],
+                               rtol=1e-5)  # published to 6 significant digits
     assert float(tables["logrank"]["chisq"].iloc[0]) == pytest.approx(lr.chisq, rel=1e-5)
     text = (tmp_path / "README.md").read_text(encoding="utf-8")
     assert f"registration starts on {OBS}" in text
