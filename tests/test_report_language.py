@@ -165,7 +165,7 @@ def test_km_plot_names_groups_in_the_report_language():
     df = pd.DataFrame({"duration": [5, 8, 9, 12, 20, 30, 31, 40],
                        "event": [1, 0, 1, 1, 1, 1, 0, 1],
                        "group": ["back_to_school"] * 4 + ["none"] * 4})
-    for lang, want in (("nl", ["Back to School", "geen interventie gestart"]),
+    for lang, want in (("nl", ["Back to School", MESSAGES["no_intervention"]["nl"]]),
                        ("en", ["Back to School", MESSAGES["no_intervention"]["en"]])):
         fig = km_plot(kaplan_meier(df, group="group"), lang=lang)
         ax, tab = fig.axes

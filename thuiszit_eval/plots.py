@@ -87,7 +87,7 @@ def group_labels(lang: str = "nl") -> dict[str, str]:
     message catalogue. A group not listed is shown as it is.
 
     >>> group_labels("en")["back_to_school"], group_labels("nl")["none"]
-    ('Back to School', 'geen interventie gestart')
+    ('Back to School', 'gebruikelijke zorg')
     """
     check_lang(lang)
     return {**_code_labels("intervention", lang), "none": _msg("no_intervention", lang),
