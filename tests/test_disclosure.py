@@ -322,3 +322,16 @@ def test_the_kernels_log_is_scanned_and_scrubbed_of_local_paths(tmp_path):
     assert "/home" not in text and "RuntimeWarning: overflow in exp" in text
     assert scan_outputs(tmp_path, set(), MIN_CELL, ["/home/ana"]) == []
     assert not scrub_log(log, ["/home/ana"])  # nothing left to remove
+
+
+def test_confidence_limits_are_not_read_as_shares():
+    """Notebook 08's table: 12 sustained returns of 451 episodes, 3,3% (1,8%–5,9%). The
+    limits bound the estimate; read as shares of 451 they would "give back" 8 pupils."""
+    t = pd.DataFrame({"weeks": ["2", "8"], "episodes": ["451", "451"],
+                      "share": ["46.3%", "3.3%"], "95% CI": ["41.4% – 51.9%", "1.8% – 5.9%"]})
+    assert scan_table(t, MIN_CELL) == []
+    assert scan_table(t.rename(columns={"95% CI": "95%-BI"}), MIN_CELL) == []
+    # the same percentage as a share of the row's episodes is a finding
+    found = scan_table(t.rename(columns={"95% CI": "share within a year"}), MIN_CELL)
+    assert found == ["table, column 'share within a year', row 2: the share 1.8% of 451 "
+                     "gives back 8"]

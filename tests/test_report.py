@@ -303,7 +303,9 @@ def _inject(folder: Path) -> Path:
 
     dp = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
     dp.update(name=SCRIPT, title=SCRIPT, description=SCRIPT)
-    dp["thuiszit"].update(cohort_name=SCRIPT, region=SCRIPT)
+    # not marked simulated: a simulated cohort is named by its seed in the report's
+    # language, and here the cohort's own name must reach every place that shows it
+    dp["thuiszit"].update(cohort_name=SCRIPT, region=SCRIPT, simulated=False)
     field = SCRIPT + "_buurt"
     for r in dp["resources"]:
         for e in r.get("extra_fields", []):

@@ -57,6 +57,10 @@ DENOMINATOR_HEADER = re.compile(
 #: Row labels of a total row (its count minus the shown cells gives a suppressed cell back).
 TOTAL_LABEL = re.compile(r"^(total|totaal|all|alle|all episodes|alle episodes|overall|"
                          r"all pupils|alle leerlingen|__all__)$", flags=re.I)
+#: The header of a column of confidence limits ("95% CI", "95%-BI", "interval"): its
+#: percentages bound an estimate, they are not shares of the row's pupils.
+INTERVAL_HEADER = re.compile(r"(\b|\d%[- ]?)(CI|BI)\b|betrouwbaarheidsinterval|"
+                             r"confidence interval|\binterval\b", flags=re.I)
 #: A suppressed cell as the package writes it: "<10", "onderdrukt …", "suppressed …", and
 #: the front page's secondary suppression "niet getoond …" / "not shown …".
 SUPPRESSED_CELL = re.compile(r"^\s*(<\s*\d+|onderdrukt.*|suppressed.*|minder dan \d+|"
@@ -258,8 +262,8 @@ def scan_table(table: pd.DataFrame, min_cell: int = 10, where: str = "table") ->
                         findings.append(f"{where}, column {names[j]!r}, row {r + 1}: "
                                         f"{cell} gives back a count below {min_cell}")
                 continue
-            if j in count_cols:
-                continue
+            if j in count_cols or INTERVAL_HEADER.search(names[j]):
+                continue  # a confidence limit is not a share of the row's pupils
             m = _LEADING_PCT.match(cell)
             if not m or _pct(m.group(1))[0] in (0.0, 100.0):
                 continue

@@ -24,7 +24,7 @@ import math
 import numbers
 import os
 import re
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from functools import cache
 
 import numpy as np
@@ -67,17 +67,24 @@ def number(x: float, lang: str = "nl", digits: int = 0, group: bool = True) -> s
 
     >>> number(-0.001, "nl", 2), number(float("nan"), "en"), number(2024, "nl", group=False)
     ('0,00', '', '2024')
+    >>> number(1e30, "en")[:9]
+    '1,000,000'
     """
     if not _finite(x):
         return ""
     # Rounded as Python's own formatting rounds the binary value (0.015 → 0.01, as f"{:.2f}"),
     # so a number reads the same here as in every table and test made before; Babel only
     # places the separators.
-    v = Decimal(f"{float(x):.{max(digits, 0)}f}")  # type: ignore[arg-type]
+    text = f"{float(x):.{max(digits, 0)}f}"  # type: ignore[arg-type]
+    v = Decimal(text)
     if v == 0:
         v = abs(v)
     pattern = ("#,##0" if group else "0") + ("." + "0" * digits if digits > 0 else "")
-    return format_decimal(v, format=pattern, locale=_locale(lang))
+    # Babel quantizes in the current decimal context (28 digits): a huge but finite value
+    # (the upper limit of a degenerate bootstrap interval, 1e30) would raise there
+    with localcontext() as ctx:
+        ctx.prec = max(ctx.prec, len(text) + 2)
+        return format_decimal(v, format=pattern, locale=_locale(lang))
 
 
 def integer(n: float, lang: str = "nl") -> str:
