@@ -526,3 +526,42 @@ def test_shared_cohort_is_never_stale(example, tmp_path, monkeypatch):
         assert fresh.name != cached and len(fresh.pupils) == len(cohort.pupils)
     assert not Path(env[CACHE_ENV]).exists()  # removed with the run
     assert not list((tmp_path / "out").iterdir())
+
+
+def test_a_kernel_that_fails_to_start_is_started_again_but_a_failing_cell_is_not(
+        tmp_path, monkeypatch):
+    """Kernels starting in parallel can race for a TCP port ("Address already in use"):
+    the notebook is run again, up to KERNEL_RETRIES times; an error in a cell is final."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    from thuiszit_eval import report as report_mod
+
+    calls = []
+
+    def flaky(nb, out, **kwargs):
+        calls.append(nb)
+        if len(calls) < 3:
+            raise RuntimeError("Kernel didn't respond in 60 seconds")
+        Path(out).write_text(Path(nb).read_text(encoding="utf-8"), encoding="utf-8")
+
+    monkeypatch.setattr(pm, "execute_notebook", flaky)
+    nb = notebook_paths()[0]
+    sec = report_mod._run_notebook(nb, tmp_path / nb.name, {"lang": "en"})
+    assert sec.status == "ok" and len(calls) == 3
+
+    calls.clear()
+    monkeypatch.setattr(pm, "execute_notebook", lambda *a, **k: (_ for _ in ()).throw(
+        RuntimeError("still no kernel")) if not calls.append(1) else None)
+    sec = report_mod._run_notebook(nb, tmp_path / "again.ipynb", {"lang": "en"})
+    assert sec.status == "failed" and len(calls) == report_mod.KERNEL_RETRIES + 1
+
+    calls.clear()
+
+    def cell_error(*args, **kwargs):
+        calls.append(1)
+        raise PapermillExecutionError(2, 3, "1 / 0", "ZeroDivisionError", "division by zero", [])
+
+    monkeypatch.setattr(pm, "execute_notebook", cell_error)
+    sec = report_mod._run_notebook(nb, tmp_path / "cell.ipynb", {"lang": "en"})
+    assert sec.status == "failed" and "ZeroDivisionError" in sec.error and calls == [1]

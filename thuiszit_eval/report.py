@@ -318,6 +318,32 @@ def _pct(p: float, lo: float, hi: float, lang: str) -> str:
 # --------------------------------------------------------------------------- notebooks
 
 
+#: Times a notebook is started again when its kernel could not be started or stopped
+#: responding before any cell failed (with kernels starting in parallel processes, two can
+#: pick the same free TCP port: "ZMQError: Address already in use", a known race of
+#: jupyter_client). A cell that raises is never retried.
+KERNEL_RETRIES = 2
+
+
+def _execute(nb: Path, out: Path, inject: dict) -> None:
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    for attempt in range(KERNEL_RETRIES + 1):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                pm.execute_notebook(str(nb), str(out), parameters=inject,
+                                    progress_bar=False, kernel_name="python3",
+                                    cwd=str(nb.parent))
+            return
+        except PapermillExecutionError:
+            raise
+        except Exception:  # the kernel, not the notebook: start it again
+            if attempt == KERNEL_RETRIES:
+                raise
+
+
 def _run_notebook(nb: Path, out: Path, params: dict) -> Section:
     import nbformat
     import papermill as pm
@@ -327,10 +353,7 @@ def _run_notebook(nb: Path, out: Path, params: dict) -> Section:
     inject = {k: v for k, v in params.items() if k in declared}
     title = _title(nbformat.read(nb, as_version=4), nb.stem)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            pm.execute_notebook(str(nb), str(out), parameters=inject, progress_bar=False,
-                                kernel_name="python3", cwd=str(nb.parent))
+        _execute(nb, out, inject)
         # The executed notebook carries the title in the report's language.
         title = _title(nbformat.read(out, as_version=4), title)
         return Section(nb.name, title, True, executed=out)
