@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import sys
 from pathlib import Path
 
@@ -99,26 +98,10 @@ def test_failing_notebook_is_named_and_the_rest_renders(tmp_path):
     assert rep.sections[0].title in page and rep.sections[0].title.startswith("01")
 
 
-def _chrome():
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    if not (chromium and driver):
-        pytest.skip("headless Chromium not installed (Debian packages chromium, "
-                    "chromium-driver; .ci/run installs them)")
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = chromium
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--window-size=1200,1600"):
-        opts.add_argument(flag)
-    return webdriver.Chrome(service=Service(driver), options=opts)
-
-
 def test_report_in_headless_chromium(demo_report, tmp_path):
-    browser = _chrome()
+    from test_report_page import _chrome  # one way to start headless Chromium
+
+    browser = _chrome(1200)
     try:
         browser.get(demo_report.html_path.resolve().as_uri())
         broken = browser.execute_script(
